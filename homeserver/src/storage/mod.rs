@@ -1,0 +1,1 @@
+//! Storage: the one API over Hearth's database (SQLite or PostgreSQL). Being built.
