@@ -1,7 +1,15 @@
 //! Matrix protocol types shared by every layer above `crypto/`: typed identifiers, room-version rules,
 //! the redaction algorithm and PDU hashing/signing per room version. Pure: no I/O.
 
+mod error;
+pub mod ids;
+pub mod redaction;
 pub mod room_version;
+
+pub use error::Error;
+
+pub use ids::{DeviceId, EventId, KeyId, RoomAliasId, RoomId, ServerName, UserId};
+pub use room_version::{RoomVersionId, RoomVersionRules};
 
 /// Why a string is not a valid Matrix identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,4 +20,14 @@ pub enum IdError {
     /// A character the grammar does not allow.
     #[error("identifier contains a character its grammar does not allow")]
     InvalidCharacter,
+    /// The identifier does not start with the sigil of its kind (`@`, `!`, `$`, `#`).
+    #[error("identifier does not start with the expected sigil")]
+    MissingSigil,
+    /// The identifier needs a `:server_name` part (or, for event and room IDs, must be a hash) and has
+    /// neither.
+    #[error("identifier has no server name")]
+    MissingServerName,
+    /// The part after the first colon is not a valid server name.
+    #[error("identifier has an invalid server name")]
+    InvalidServerName,
 }

@@ -359,21 +359,43 @@ mod tests {
 
     #[test]
     fn event_id_formats_follow_the_spec() {
-        assert_eq!(RoomVersionRules::V1.event_id_format, EventIdFormat::V1Random);
-        assert_eq!(RoomVersionRules::V2.event_id_format, EventIdFormat::V1Random);
+        assert_eq!(
+            RoomVersionRules::V1.event_id_format,
+            EventIdFormat::V1Random
+        );
+        assert_eq!(
+            RoomVersionRules::V2.event_id_format,
+            EventIdFormat::V1Random
+        );
         assert_eq!(RoomVersionRules::V3.event_id_format, EventIdFormat::Base64);
         for rules in &RoomVersionRules::ALL[3..] {
-            assert_eq!(rules.event_id_format, EventIdFormat::UrlSafeBase64, "v{}", rules.id);
+            assert_eq!(
+                rules.event_id_format,
+                EventIdFormat::UrlSafeBase64,
+                "v{}",
+                rules.id
+            );
         }
     }
 
     #[test]
     fn state_resolution_versions_follow_the_spec() {
-        assert_eq!(RoomVersionRules::V1.state_resolution, StateResolutionVersion::V1);
+        assert_eq!(
+            RoomVersionRules::V1.state_resolution,
+            StateResolutionVersion::V1
+        );
         for rules in &RoomVersionRules::ALL[1..11] {
-            assert_eq!(rules.state_resolution, StateResolutionVersion::V2, "v{}", rules.id);
+            assert_eq!(
+                rules.state_resolution,
+                StateResolutionVersion::V2,
+                "v{}",
+                rules.id
+            );
         }
-        assert_eq!(RoomVersionRules::V12.state_resolution, StateResolutionVersion::V2_1);
+        assert_eq!(
+            RoomVersionRules::V12.state_resolution,
+            StateResolutionVersion::V2_1
+        );
     }
 
     #[test]
@@ -383,20 +405,44 @@ mod tests {
         };
         assert_eq!(first(|r| r.enforce_key_validity), Some("5"));
         assert_eq!(first(|r| r.strict_canonical_json), Some("6"));
-        assert_eq!(first(|r| r.authorization.limit_notifications_power_levels), Some("6"));
-        assert_eq!(first(|r| !r.authorization.special_case_room_aliases), Some("6"));
-        assert_eq!(first(|r| !r.authorization.redaction_checked_by_auth_rules), Some("3"));
+        assert_eq!(
+            first(|r| r.authorization.limit_notifications_power_levels),
+            Some("6")
+        );
+        assert_eq!(
+            first(|r| !r.authorization.special_case_room_aliases),
+            Some("6")
+        );
+        assert_eq!(
+            first(|r| !r.authorization.redaction_checked_by_auth_rules),
+            Some("3")
+        );
         assert_eq!(first(|r| r.authorization.knocking), Some("7"));
         assert_eq!(first(|r| r.authorization.restricted_join_rule), Some("8"));
-        assert_eq!(first(|r| r.authorization.knock_restricted_join_rule), Some("10"));
+        assert_eq!(
+            first(|r| r.authorization.knock_restricted_join_rule),
+            Some("10")
+        );
         assert_eq!(first(|r| r.authorization.integer_power_levels), Some("10"));
-        assert_eq!(first(|r| r.authorization.use_room_create_sender), Some("11"));
+        assert_eq!(
+            first(|r| r.authorization.use_room_create_sender),
+            Some("11")
+        );
         assert_eq!(first(|r| r.authorization.privileged_creators), Some("12"));
-        assert_eq!(first(|r| r.authorization.room_id_is_create_event_hash), Some("12"));
+        assert_eq!(
+            first(|r| r.authorization.room_id_is_create_event_hash),
+            Some("12")
+        );
         assert_eq!(first(|r| r.redaction.keep_join_rules_allow), Some("8"));
-        assert_eq!(first(|r| r.redaction.keep_member_join_authorised_via_users_server), Some("9"));
+        assert_eq!(
+            first(|r| r.redaction.keep_member_join_authorised_via_users_server),
+            Some("9")
+        );
         assert_eq!(first(|r| r.redaction.keep_all_create_content), Some("11"));
-        assert_eq!(first(|r| !r.redaction.keep_origin_membership_prev_state), Some("11"));
+        assert_eq!(
+            first(|r| !r.redaction.keep_origin_membership_prev_state),
+            Some("11")
+        );
         assert_eq!(first(|r| !r.redaction.keep_room_aliases_aliases), Some("6"));
     }
 
@@ -406,10 +452,22 @@ mod tests {
         for pair in RoomVersionRules::ALL.windows(2) {
             let (old, new) = (&pair[0], &pair[1]);
             let monotone = |a: bool, b: bool| !a || b;
-            assert!(monotone(old.strict_canonical_json, new.strict_canonical_json));
-            assert!(monotone(old.authorization.knocking, new.authorization.knocking));
-            assert!(monotone(old.authorization.integer_power_levels, new.authorization.integer_power_levels));
-            assert!(monotone(old.redaction.keep_all_create_content, new.redaction.keep_all_create_content));
+            assert!(monotone(
+                old.strict_canonical_json,
+                new.strict_canonical_json
+            ));
+            assert!(monotone(
+                old.authorization.knocking,
+                new.authorization.knocking
+            ));
+            assert!(monotone(
+                old.authorization.integer_power_levels,
+                new.authorization.integer_power_levels
+            ));
+            assert!(monotone(
+                old.redaction.keep_all_create_content,
+                new.redaction.keep_all_create_content
+            ));
         }
     }
 
@@ -420,7 +478,13 @@ mod tests {
         assert!(RoomVersionId::parse("").is_err());
         assert!(RoomVersionId::parse("V12").is_err());
         assert!(RoomVersionId::parse(&"1".repeat(33)).is_err());
-        assert_eq!(RoomVersionId::parse("11").ok().and_then(|v| v.rules()), Some(&RoomVersionRules::V11));
-        assert_eq!(RoomVersionId::parse("99").ok().and_then(|v| v.rules()), None);
+        assert_eq!(
+            RoomVersionId::parse("11").ok().and_then(|v| v.rules()),
+            Some(&RoomVersionRules::V11)
+        );
+        assert_eq!(
+            RoomVersionId::parse("99").ok().and_then(|v| v.rules()),
+            None
+        );
     }
 }
