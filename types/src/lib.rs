@@ -3,6 +3,7 @@
 
 mod error;
 pub mod ids;
+pub mod pdu;
 pub mod redaction;
 pub mod room_version;
 
