@@ -54,3 +54,10 @@ pub enum Error {
     #[error(transparent)]
     Crypto(#[from] hearth_crypto::Error),
 }
+
+impl Error {
+    /// Wraps an identifier error with the field it came from (for `map_err`).
+    pub(crate) fn invalid_id(field: &'static str) -> impl FnOnce(IdError) -> Self {
+        move |source| Self::InvalidId { field, source }
+    }
+}

@@ -2,12 +2,14 @@
 //! the redaction algorithm and PDU hashing/signing per room version. Pure: no I/O.
 
 mod error;
+pub mod event;
 pub mod ids;
 pub mod pdu;
 pub mod redaction;
 pub mod room_version;
 
 pub use error::Error;
+pub use event::Pdu;
 
 pub use ids::{DeviceId, EventId, KeyId, RoomAliasId, RoomId, ServerName, UserId};
 pub use room_version::{RoomVersionId, RoomVersionRules};

@@ -69,10 +69,7 @@ pub fn compute_event_id(event: &Value, rules: &RoomVersionRules) -> Result<Event
             .get("event_id")
             .ok_or(Error::MissingField("event_id"))?;
         let event_id = field.as_str().ok_or(Error::InvalidField("event_id"))?;
-        let event_id = EventId::parse(event_id).map_err(|source| Error::InvalidId {
-            field: "event_id",
-            source,
-        })?;
+        let event_id = EventId::parse(event_id).map_err(Error::invalid_id("event_id"))?;
         if event_id.server_name().is_none() {
             return Err(Error::InvalidField("event_id"));
         }
@@ -81,20 +78,14 @@ pub fn compute_event_id(event: &Value, rules: &RoomVersionRules) -> Result<Event
     let hash = reference_hash(event, rules)?;
     let event_id =
         hearth_crypto::event_id::event_id_from_reference_hash(&hash, rules.event_id_format)?;
-    EventId::parse(&event_id).map_err(|source| Error::InvalidId {
-        field: "event_id",
-        source,
-    })
+    EventId::parse(&event_id).map_err(Error::invalid_id("event_id"))
 }
 
 /// The room ID a v12+ create event defines: `!` + its URL-safe reference hash (the create event's own
 /// ID with the `!` sigil). The event is redacted with the v12 rules.
 pub fn room_id_for_v12_create_event(create_event: &Value) -> Result<RoomId, Error> {
     let event_id = compute_event_id(create_event, &RoomVersionRules::V12)?;
-    RoomId::from_create_event_id(&event_id).map_err(|source| Error::InvalidId {
-        field: "event_id",
-        source,
-    })
+    RoomId::from_create_event_id(&event_id).map_err(Error::invalid_id("event_id"))
 }
 
 /// Checks `hashes.sha256` against the event's full content. [`Error::ContentHashMismatch`] means the
@@ -130,10 +121,7 @@ pub fn required_signatures(
         .ok_or(Error::MissingField("sender"))?
         .as_str()
         .ok_or(Error::InvalidField("sender"))?;
-    let sender = UserId::parse(sender).map_err(|source| Error::InvalidId {
-        field: "sender",
-        source,
-    })?;
+    let sender = UserId::parse(sender).map_err(Error::invalid_id("sender"))?;
     let content = object.get("content").and_then(Value::as_object);
     let is_member_event = object.get("type").and_then(Value::as_str) == Some("m.room.member");
     let membership = content

@@ -95,6 +95,9 @@ pub struct RoomVersionRules {
     pub enforce_key_validity: bool,
     /// Event JSON must be strict canonical JSON: integers in ±(2^53−1), no floats (v6+).
     pub strict_canonical_json: bool,
+    /// `m.room.redaction` carries the redacted event's ID in `content.redacts` rather than a top-level
+    /// `redacts` (v11+, MSC2174).
+    pub redacts_in_content: bool,
     /// The redaction algorithm.
     pub redaction: RedactionRules,
     /// The authorization rules.
@@ -110,6 +113,7 @@ impl RoomVersionRules {
         state_resolution: StateResolutionVersion::V1,
         enforce_key_validity: false,
         strict_canonical_json: false,
+        redacts_in_content: false,
         redaction: RedactionRules {
             keep_origin_membership_prev_state: true,
             keep_room_aliases_aliases: true,
@@ -230,6 +234,7 @@ impl RoomVersionRules {
     /// Room version 11: redaction clean-up (MSC2176, MSC3821, MSC3989), `redacts` in content, no `creator`.
     pub const V11: Self = Self {
         id: "11",
+        redacts_in_content: true,
         redaction: RedactionRules {
             keep_origin_membership_prev_state: false,
             keep_all_create_content: true,
@@ -405,6 +410,7 @@ mod tests {
         };
         assert_eq!(first(|r| r.enforce_key_validity), Some("5"));
         assert_eq!(first(|r| r.strict_canonical_json), Some("6"));
+        assert_eq!(first(|r| r.redacts_in_content), Some("11"));
         assert_eq!(
             first(|r| r.authorization.limit_notifications_power_levels),
             Some("6")
