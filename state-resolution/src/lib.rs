@@ -6,6 +6,7 @@
 //!
 //! * [`auth`] — the authorization rules, split as the spec's receipt checks are, and the auth events
 //!   selection ([`auth_types_for_event`]).
+//! * [`resolve`] — state resolution v1, v2 and v2.1 ([`resolve_state`]).
 //!
 //! See `docs/state-resolution.md` for the algorithm as implemented and the pitfalls it guards against.
 
@@ -14,6 +15,7 @@ mod content;
 mod error;
 mod event;
 mod power_levels;
+pub mod resolve;
 #[cfg(test)]
 mod testing;
 
@@ -25,3 +27,4 @@ pub use auth::{
 pub use error::{AuthRule, Error};
 pub use event::{Event, types as event_types};
 pub use power_levels::UserPower;
+pub use resolve::{EventSource, StateMap, resolve_state};
