@@ -1,1 +1,10 @@
-//! placeholder
+//! The client-server API surface of Hearth: request and response shapes, and the standard error type.
+//!
+//! This crate owns *what goes over the wire* for the client-server API — one module per endpoint, grouped by the
+//! spec's sections — and nothing about how requests are served: no HTTP framework, no I/O. The homeserver crate
+//! joins these types to its services at the HTTP edge.
+
+pub mod discovery;
+pub mod error;
+
+pub use error::{ErrorCode, MatrixError};
