@@ -1,0 +1,82 @@
+//! The HTTP edge: routers for the client and federation listeners, the handlers joining API types to the
+//! server's state, Matrix-shaped errors, CORS, body limits, and the connection loop with graceful shutdown.
+//!
+//! Handlers are thin: they read [`AppState`], call into the layers below, and turn results into responses.
+//! Every error leaves as a Matrix error body (`{"errcode", "error"}`), including unknown endpoints and methods.
+
+mod body_limit;
+mod cors;
+mod discovery;
+mod error;
+mod federation_version;
+mod health;
+pub mod serve;
+mod server_keys;
+mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// Routes of the plain-HTTP client listener: client discovery, health, the server keys (for tools and
+/// notaries that ask there) and `/.well-known/matrix/*`. CORS applies to every response, errors included.
+pub fn client_router(state: AppState) -> Router {
+    let body_limit = state.max_request_body_bytes;
+    Router::new()
+        .route("/health", get(health::health))
+        .route(
+            hearth_client_api::discovery::versions::PATH,
+            get(discovery::client_versions),
+        )
+        .route(
+            hearth_client_api::discovery::well_known::PATH,
+            get(discovery::well_known_client),
+        )
+        .route(
+            hearth_federation::discovery::well_known::PATH,
+            get(discovery::well_known_server),
+        )
+        .merge(server_keys::routes())
+        .fallback(error::unrecognized_endpoint)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(body_limit).unwrap_or(usize::MAX),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            body_limit,
+            body_limit::reject_declared_oversized_body,
+        ))
+        .layer(cors::client_cors_layer())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Routes of the TLS federation listener: the server keys, the software version and `/.well-known/matrix/server`.
+pub fn federation_router(state: AppState) -> Router {
+    let body_limit = state.max_request_body_bytes;
+    Router::new()
+        .route(
+            hearth_federation::discovery::version::PATH,
+            get(federation_version::federation_version),
+        )
+        .route(
+            hearth_federation::discovery::well_known::PATH,
+            get(discovery::well_known_server),
+        )
+        .merge(server_keys::routes())
+        .fallback(error::unrecognized_endpoint)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(body_limit).unwrap_or(usize::MAX),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            body_limit,
+            body_limit::reject_declared_oversized_body,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,30 @@
+//! [`AppState`]: what handlers may use, passed explicitly through axum's `State` (no global service locator).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hearth_crypto::SigningKey;
+use hearth_types::ServerName;
+
+use crate::signing_key::OldVerifyKeys;
+
+/// Everything the HTTP handlers depend on. Cheap to clone (shared parts are behind `Arc`).
+///
+/// Services (accounts, rooms, sync, …) join as fields when they exist; handlers never reach storage directly.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// This server's name, as in user and room IDs.
+    pub server_name: ServerName,
+    /// The federation signing key.
+    pub signing_key: Arc<SigningKey>,
+    /// Retired signing keys, still published.
+    pub old_verify_keys: Arc<OldVerifyKeys>,
+    /// How far in the future `valid_until_ts` of the key document lies.
+    pub key_validity: Duration,
+    /// `m.homeserver.base_url` for `/.well-known/matrix/client`; `None` answers 404.
+    pub well_known_client: Option<String>,
+    /// `m.server` for `/.well-known/matrix/server`; `None` (federation disabled) answers 404.
+    pub well_known_server: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub max_request_body_bytes: u64,
+}

@@ -1,0 +1,236 @@
+//! Server lifecycle: start everything a configuration describes, run until asked to stop, stop in order.
+//!
+//! Start-up order: data directory → signing key → federation TLS → database (migrations) → record the signing
+//! key → bind listeners → serve. Shutdown order: stop accepting → let in-flight requests finish (bounded by
+//! `[listen] shutdown_grace_period`) → close the database. Tests drive the same code through [`start`] and
+//! [`RunningServer::shutdown`] on random loopback ports.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hearth_types::ServerName;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::serve::ListenerTask;
+use crate::http::{self, AppState};
+use crate::signing_key::{self, OldVerifyKeys};
+use crate::storage::Storage;
+use crate::tls;
+
+/// A started server: where it listens, and the handle to stop it.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The client listener's bound address (the real port when the config asked for port 0).
+    pub client_addr: SocketAddr,
+    /// The federation listener's bound address; `None` when federation is disabled.
+    pub federation_addr: Option<SocketAddr>,
+    /// The server name the server runs as.
+    pub server_name: ServerName,
+    shutdown: watch::Sender<bool>,
+    listeners: Vec<JoinHandle<()>>,
+    storage: Storage,
+}
+
+/// Starts the server described by `config` and returns once both listeners accept connections.
+///
+/// Everything that can fail on a bad configuration or environment (key file, certificate, database, ports)
+/// fails here, before any request is served; whatever was opened by then is closed again.
+pub async fn start(config: Config) -> Result<RunningServer, Error> {
+    config.validate()?;
+    let server_name = ServerName::parse(&config.server_name).map_err(|error| {
+        crate::config::ConfigError::Invalid {
+            problems: vec![format!("server_name `{}`: {error}", config.server_name)],
+        }
+    })?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::CreateDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+
+    let signing_key = signing_key::load_or_generate_signing_key(&config.signing_key_path())?;
+    let federation_tls = if config.federation.enabled {
+        Some(tls::federation_tls_acceptor(&config)?)
+    } else {
+        None
+    };
+
+    let storage = Storage::connect(&config.database_url()).await?;
+    tracing::info!(backend = ?storage.backend(), "database ready");
+
+    match bind_and_serve(&config, server_name, signing_key, federation_tls, &storage).await {
+        Ok(server) => Ok(server),
+        Err(error) => {
+            storage.close().await;
+            Err(error)
+        }
+    }
+}
+
+/// Starts `config`'s server and runs it until SIGTERM or SIGINT, then shuts down gracefully.
+pub async fn run(config: Config) -> Result<(), Error> {
+    let server = start(config).await?;
+    wait_for_termination_signal().await;
+    tracing::info!("shutdown requested; finishing in-flight requests");
+    server.shutdown().await;
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+/// The part of start-up that happens with the database open: record the key, bind, spawn the listeners.
+async fn bind_and_serve(
+    config: &Config,
+    server_name: ServerName,
+    signing_key: hearth_crypto::SigningKey,
+    federation_tls: Option<tokio_rustls::TlsAcceptor>,
+    storage: &Storage,
+) -> Result<RunningServer, Error> {
+    let key_validity = config.keys.valid_for.as_duration();
+    let now = signing_key::now_millis();
+    let old_verify_keys: OldVerifyKeys = signing_key::record_signing_key(
+        storage,
+        &signing_key,
+        signing_key::valid_until(now, key_validity),
+        now,
+    )
+    .await?;
+
+    let (shutdown, shutdown_receiver) = watch::channel(false);
+    let grace_period = config.listen.shutdown_grace_period.as_duration();
+    let client_listener = bind(config.listen.client, "client").await?;
+    let client_addr = local_addr(&client_listener, config.listen.client, "client")?;
+    let federation = match federation_tls {
+        Some(acceptor) => {
+            let listener = bind(config.listen.federation, "federation").await?;
+            let address = local_addr(&listener, config.listen.federation, "federation")?;
+            Some((listener, address, acceptor))
+        }
+        None => None,
+    };
+
+    let state = AppState {
+        server_name: server_name.clone(),
+        signing_key: Arc::new(signing_key),
+        old_verify_keys: Arc::new(old_verify_keys),
+        key_validity,
+        well_known_client: Some(config.well_known.client.clone())
+            .filter(|client| !client.is_empty()),
+        well_known_server: federation
+            .as_ref()
+            .map(|(_, address, _)| config.well_known_server(address.port())),
+        max_request_body_bytes: config.listen.max_request_body_bytes,
+    };
+
+    let mut listeners = vec![tokio::spawn(
+        ListenerTask {
+            purpose: "client",
+            listener: client_listener,
+            tls: None,
+            router: http::client_router(state.clone()),
+            shutdown: shutdown_receiver.clone(),
+            grace_period,
+        }
+        .run(),
+    )];
+    tracing::info!(address = %client_addr, "client API listening (HTTP)");
+
+    let federation_addr = match federation {
+        Some((listener, address, acceptor)) => {
+            listeners.push(tokio::spawn(
+                ListenerTask {
+                    purpose: "federation",
+                    listener,
+                    tls: Some(acceptor),
+                    router: http::federation_router(state.clone()),
+                    shutdown: shutdown_receiver,
+                    grace_period,
+                }
+                .run(),
+            ));
+            tracing::info!(address = %address, "federation API listening (HTTPS)");
+            Some(address)
+        }
+        None => {
+            tracing::info!("federation is disabled");
+            None
+        }
+    };
+
+    tracing::info!(server_name = %server_name, "Hearth is running");
+    Ok(RunningServer {
+        client_addr,
+        federation_addr,
+        server_name,
+        shutdown,
+        listeners,
+        storage: storage.clone(),
+    })
+}
+
+impl RunningServer {
+    /// Stops the server: no new connections, in-flight requests finish within the grace period, then the
+    /// database is closed. Returns when all of that is done.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for listener in self.listeners {
+            if let Err(error) = listener.await {
+                tracing::error!(%error, "a listener task failed");
+            }
+        }
+        self.storage.close().await;
+        tracing::info!("database closed");
+    }
+}
+
+async fn bind(address: SocketAddr, purpose: &'static str) -> Result<TcpListener, Error> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| Error::Bind {
+            address,
+            purpose,
+            source,
+        })
+}
+
+fn local_addr(
+    listener: &TcpListener,
+    address: SocketAddr,
+    purpose: &'static str,
+) -> Result<SocketAddr, Error> {
+    listener.local_addr().map_err(|source| Error::Bind {
+        address,
+        purpose,
+        source,
+    })
+}
+
+/// Resolves on SIGTERM (service managers, containers) or SIGINT (Ctrl-C).
+async fn wait_for_termination_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
