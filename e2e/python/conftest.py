@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import nio_session
-from hearth_harness import REPO_ROOT, HarnessError, HearthOptions, HearthServer
+from hearth_harness import REPO_ROOT, HarnessError, HearthOptions, HearthServer, server_class
 
 ENABLED_LIST = REPO_ROOT / "e2e" / "enabled.txt"
 SUITE = "python"
@@ -69,8 +69,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def hearth_binary() -> Path:
     """The hearth binary: $HEARTH_BIN, or a debug build made now (bounded) in $CARGO_TARGET_DIR."""
     binary = os.environ.get("HEARTH_BIN")
-    if binary:
-        return Path(binary)
+    if binary or os.environ.get("HEARTH_E2E_SERVER") == "synapse":
+        return Path(binary or "")
     cache = Path(os.environ.get("HEARTH_CACHE", Path.home() / ".cache" / "hearth"))
     target = Path(os.environ.get("CARGO_TARGET_DIR", cache / "target"))
     try:
@@ -92,7 +92,7 @@ def hearth_factory(hearth_binary: Path, tmp_path: Path, request: pytest.FixtureR
     servers: list[HearthServer] = []
 
     def start(options: HearthOptions = HearthOptions()) -> HearthServer:
-        server = HearthServer(hearth_binary, tmp_path / f"hearth{len(servers)}", options)
+        server = server_class()(hearth_binary, tmp_path / f"hearth{len(servers)}", options)
         servers.append(server)
         server.start()
         return server

@@ -239,14 +239,23 @@ class HearthServer:
             while self.federation_port == self.client_port:
                 self.federation_port = free_loopback_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.config_template.read_text()
+        for name, value in self._config_values().items():
+            config = config.replace(f"@{name}@", value)
+        self.config_path.write_text(config)
+
+    config_template = CONFIG_TEMPLATE
+
+    def _config_values(self) -> dict[str, str]:
         database_url = f"sqlite://{self.data_dir / 'hearth.db'}"
         if os.environ.get("HEARTH_E2E_DATABASE", "sqlite") == "postgres":
             if self.database is None:
                 self.database = PostgresDatabase()
             database_url = self.database.url
-        values = {
+        return {
             "SERVER_NAME": self.server_name,
             "DATA_DIR": str(self.data_dir),
+            "CLIENT_PORT": str(self.client_port),
             "CLIENT_ADDR": f"127.0.0.1:{self.client_port}",
             "FEDERATION_ADDR": f"127.0.0.1:{self.federation_port}",
             "DATABASE_URL": database_url,
@@ -256,20 +265,22 @@ class HearthServer:
             "CLIENT_BASE_URL": self.base_url,
             "LOG_LEVEL": os.environ.get("HEARTH_E2E_LOG_LEVEL", "info"),
         }
-        config = CONFIG_TEMPLATE.read_text()
-        for name, value in values.items():
-            config = config.replace(f"@{name}@", value)
-        self.config_path.write_text(config)
 
-    def _spawn(self) -> None:
+    def _command(self) -> list[str]:
         if not self.binary.is_file():
             raise HarnessError(f"no hearth binary at {self.binary} (set HEARTH_BIN or run scripts/e2e/python.sh)")
+        return [str(self.binary), "--config", str(self.config_path), "serve"]
+
+    def _spawn(self) -> None:
+        command = self._command()
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._log_file.write(f"--- hearth started by the e2e harness at {time.ctime()}\n".encode())
         self._log_file.flush()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_") or k == "HEARTH_BIN"}
+        # The server reads only its config file: no HEARTH_* overrides from the caller's environment.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+        env["NO_COLOR"] = "1"
         self.process = subprocess.Popen(
-            [str(self.binary), "--config", str(self.config_path), "serve"],
+            command,
             stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT, env=env,
             cwd=self.workdir, start_new_session=True,
         )
@@ -302,3 +313,57 @@ class HearthServer:
 
 def _toml_bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+class SynapseServer(HearthServer):
+    """Synapse in Hearth's place (HEARTH_E2E_SERVER=synapse), to check a scenario against the reference server.
+
+    Same interface and life cycle; `hearth admin invite create` becomes Synapse's admin API for registration tokens.
+    SQLite only. Synapse comes from $HEARTH_CACHE/synapse-venv (scripts/e2e/lib/install.bash installs it).
+    """
+
+    config_template = REPO_ROOT / "e2e" / "lib" / "synapse.yaml.in"
+
+    def __init__(self, binary: Path, workdir: Path, options: HearthOptions = HearthOptions()) -> None:
+        cache = Path(os.environ.get("HEARTH_CACHE", Path.home() / ".cache" / "hearth"))
+        python = os.environ.get("HEARTH_E2E_SYNAPSE_PYTHON", str(cache / "synapse-venv" / "bin" / "python"))
+        super().__init__(Path(python), workdir, options)
+        self.config_path = self.workdir / "homeserver.yaml"
+        self._admin_token: str | None = None
+
+    def _config_values(self) -> dict[str, str]:
+        values = super()._config_values()
+        # Synapse needs registration enabled for token registration too; the token requirement is separate.
+        values["REGISTRATION_OPEN"] = _toml_bool(self.options.registration_open or self.options.token_required)
+        return values
+
+    def _prepare(self, fresh_ports: bool) -> None:
+        super()._prepare(fresh_ports)
+        try:
+            subprocess.run([str(self.binary), "-m", "synapse.app.homeserver", "-c", str(self.config_path),
+                            "--generate-keys"], check=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as error:
+            raise HarnessError(f"synapse --generate-keys failed: {getattr(error, 'stderr', error)}") from error
+
+    def _command(self) -> list[str]:
+        return [str(self.binary), "-m", "synapse.app.homeserver", "-c", str(self.config_path)]
+
+    def admin(self, *args: str) -> str:
+        raise HarnessError("the hearth admin CLI does not exist for Synapse")
+
+    def create_invite_token(self, uses: int = 1) -> str:
+        if self._admin_token is None:
+            self._admin_token = self.register_with_shared_secret("e2e-admin", secrets.token_hex(8), True)["access_token"]
+        url = f"{self.base_url}/_synapse/admin/v1/registration_tokens/new"
+        request = urllib.request.Request(url, data=json.dumps({"uses_allowed": uses}).encode(), method="POST",
+                                         headers={"Authorization": f"Bearer {self._admin_token}"})
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+            return json.loads(response.read())["token"]
+
+
+def server_class() -> type[HearthServer]:
+    """The server under test: Hearth, or Synapse when HEARTH_E2E_SERVER=synapse."""
+    kind = os.environ.get("HEARTH_E2E_SERVER", "hearth")
+    if kind not in ("hearth", "synapse"):
+        raise HarnessError(f"HEARTH_E2E_SERVER={kind} is neither hearth nor synapse")
+    return SynapseServer if kind == "synapse" else HearthServer
