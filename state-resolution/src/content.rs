@@ -60,11 +60,12 @@ pub(crate) enum JoinRule {
 }
 
 impl JoinRule {
-    /// Reads the join rule of the state's `m.room.join_rules` event. A room without one behaves as
-    /// `invite` (Synapse's reading; the rules only allow joins they name).
+    /// Reads the join rule of the state's `m.room.join_rules` event. A room without one has no join
+    /// rule, so no join rule clause of the auth rules applies (the spec's reading, and ruma's;
+    /// Synapse treats a missing event as `invite`).
     pub(crate) fn of_state(event: Option<&impl Event>) -> Self {
         let Some(event) = event else {
-            return Self::Invite;
+            return Self::Other;
         };
         match event.content().get("join_rule").and_then(Value::as_str) {
             Some("public") => Self::Public,

@@ -132,9 +132,10 @@ impl<'s, S: EventSource> Graph<'s, S> {
         self.ids.len()
     }
 
-    /// The auth difference of the given state sets (each a list of nodes): the events in the auth
-    /// chain (here: the events themselves and everything their `auth_events` reach) of some set but
-    /// not of every set.
+    /// The auth difference of the given state sets (each a list of nodes): the events in the full
+    /// auth chain of some set but not of every set. The full auth chain of a set is everything its
+    /// events' `auth_events` reach — not the state events themselves, unless another event reaches
+    /// them.
     ///
     /// Walks all sets at once, newest (highest `depth`) first, recording for each event which sets
     /// reach it. Once every event still queued is reached by every set, nothing older can be in the
@@ -160,28 +161,40 @@ impl<'s, S: EventSource> Graph<'s, S> {
 
         let mut queue: BinaryHeap<(i64, Node)> = BinaryHeap::new();
         let mut queued: Vec<bool> = Vec::new();
-        let mut partial_queued = 0usize;
         let mut ordered = true;
 
+        // Seed the walk with the auth events of every state event: a state set's auth chain holds
+        // what its events cite, not the events themselves (the spec's definition; see the docs).
         for (i, set) in sets.iter().enumerate() {
             for &node in set {
                 self.load(node)?;
-                grow(&mut masks, self.len());
-                masks[node as usize * words + i / 64] |= 1 << (i % 64);
-            }
-        }
-        queued.resize(self.len(), false);
-        for set in sets {
-            for &node in set {
-                if self.event(node).is_some() && !queued[node as usize] {
-                    queued[node as usize] = true;
-                    if !is_full(&masks, node) {
-                        partial_queued += 1;
+                let Some(depth) = self.event(node).map(Event::depth) else {
+                    continue;
+                };
+                for target in self.auth[node as usize].clone() {
+                    self.load(target)?;
+                    if self.event(target).is_none() {
+                        continue;
                     }
-                    queue.push((self.depth(node), node));
+                    if self.depth(target) >= depth {
+                        ordered = false;
+                    }
+                    grow(&mut masks, self.len());
+                    masks[target as usize * words + i / 64] |= 1 << (i % 64);
+                    if queued.len() < self.len() {
+                        queued.resize(self.len(), false);
+                    }
+                    if !queued[target as usize] {
+                        queued[target as usize] = true;
+                        queue.push((self.depth(target), target));
+                    }
                 }
             }
         }
+        let mut partial_queued = queue
+            .iter()
+            .filter(|(_, node)| !is_full(&masks, *node))
+            .count();
 
         while let Some((depth, node)) = queue.pop() {
             queued[node as usize] = false;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod generator;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
