@@ -75,14 +75,14 @@ impl Config {
                 });
             }
         };
-        let config = apply_env_overrides(table, env)?;
+        let config = apply_env_overrides(table, env, path)?;
         config.validate()?;
         Ok((config, source))
     }
 
     /// Parses and validates config file text; `path` only labels error messages. No environment overrides.
     pub fn from_toml_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config = apply_env_overrides(parse_file(text, path)?, std::iter::empty())?;
+        let config = apply_env_overrides(parse_file(text, path)?, std::iter::empty(), path)?;
         config.validate()?;
         Ok(config)
     }
@@ -99,11 +99,12 @@ fn parse_file(text: &str, path: &Path) -> Result<Table, ConfigError> {
     text.parse::<Table>().map_err(parse_error)
 }
 
-/// Applies every `HEARTH_*` override to `table` and deserialises the result. Each variable is checked as it
-/// is applied, so an error names the variable that caused it.
+/// Applies every `HEARTH_*` override to `table` (parsed from `path`) and deserialises the result. Each variable
+/// is checked as it is applied, so an error names the variable that caused it.
 fn apply_env_overrides(
     mut table: Table,
     env: impl IntoIterator<Item = (String, String)>,
+    path: &Path,
 ) -> Result<Config, ConfigError> {
     let defaults = default_shape();
     let mut overrides: Vec<(String, String)> = env
@@ -124,7 +125,7 @@ fn apply_env_overrides(
             .map_err(|error| env_error(error.to_string().trim_end().replace('\n', " ")))?;
     }
     Config::deserialize(Value::Table(table)).map_err(|error| ConfigError::Parse {
-        path: PathBuf::from(DEFAULT_CONFIG_PATH),
+        path: path.to_owned(),
         message: error.to_string().trim_end().to_owned(),
     })
 }
@@ -274,8 +275,8 @@ mod tests {
     }
 
     fn load_text(text: &str, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let table = parse_file(text, Path::new("test.toml"))?;
-        let config = apply_env_overrides(table, env(pairs))?;
+        let path = Path::new("test.toml");
+        let config = apply_env_overrides(parse_file(text, path)?, env(pairs), path)?;
         config.validate()?;
         Ok(config)
     }
