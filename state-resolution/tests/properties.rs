@@ -105,4 +105,23 @@ proptest! {
         let resolved = resolve(rules, &sets, &events);
         prop_assert!(!resolved.values().any(|id| id == "$forged"), "{:?}", readable(&resolved));
     }
+
+    /// `depth` is claimed by the sender and only steers the auth-difference walk's early stop; for
+    /// state resolution v2 and v2.1 lying depths (auth events "newer" than the events citing them)
+    /// must not change the result.
+    #[test]
+    fn hostile_depths_do_not_change_a_v2_resolution(
+        seed in any::<u64>(), version in 1usize..12, steps in 5usize..30, noise in any::<u64>()
+    ) {
+        let (rules, cases) = cases(seed, version, steps);
+        let mut rng = Rng::new(noise);
+        for (sets, events) in cases {
+            let expected = readable(&resolve(rules, &sets, &events));
+            let lying: EventMap = events
+                .iter()
+                .map(|(id, e)| (id.clone(), TestPdu { depth: rng.below(1000) as i64, ..e.clone() }))
+                .collect();
+            prop_assert_eq!(readable(&resolve(rules, &sets, &lying)), expected);
+        }
+    }
 }

@@ -21,7 +21,8 @@ pub(super) struct Graph<'s, S: EventSource> {
     index: HashMap<IdOf<S>, Node>,
     ids: Vec<IdOf<S>>,
     events: Vec<Option<S::Event>>,
-    loaded: Vec<bool>,
+    fetched: Vec<bool>,
+    edges_done: Vec<bool>,
     auth: Vec<Vec<Node>>,
 }
 
@@ -32,7 +33,8 @@ impl<'s, S: EventSource> Graph<'s, S> {
             index: HashMap::new(),
             ids: Vec::new(),
             events: Vec::new(),
-            loaded: Vec::new(),
+            fetched: Vec::new(),
+            edges_done: Vec::new(),
             auth: Vec::new(),
         }
     }
@@ -49,7 +51,8 @@ impl<'s, S: EventSource> Graph<'s, S> {
         self.index.insert(id.clone(), node);
         self.ids.push(id.clone());
         self.events.push(None);
-        self.loaded.push(false);
+        self.fetched.push(false);
+        self.edges_done.push(false);
         self.auth.push(Vec::new());
         Ok(node)
     }
@@ -72,27 +75,40 @@ impl<'s, S: EventSource> Graph<'s, S> {
             return Ok(None);
         }
         let node = self.intern(&event.event_id().clone())?;
-        self.store(node, event)?;
+        let n = node as usize;
+        self.fetched[n] = true;
+        self.events[n] = Some(event);
+        self.load(node)?;
         Ok(Some(node))
     }
 
-    /// Makes sure the node's event has been fetched (it may turn out to be missing).
-    pub(super) fn load(&mut self, node: Node) -> Result<(), Error> {
+    /// Makes sure the node's event has been fetched (it may turn out to be missing), without
+    /// interning its auth events yet.
+    pub(super) fn fetch(&mut self, node: Node) {
         let n = node as usize;
-        if self.loaded[n] {
-            return Ok(());
+        if self.fetched[n] {
+            return;
         }
-        self.loaded[n] = true;
-        let fetched = self.source.fetch_event(self.ids[n].borrow());
-        match fetched {
-            // An event store that answers with another event is treated as not having it.
-            Some(event) if event.event_id() == &self.ids[n] => self.store(node, event),
-            _ => Ok(()),
-        }
+        self.fetched[n] = true;
+        // An event store that answers with another event is treated as not having it.
+        self.events[n] = self
+            .source
+            .fetch_event(self.ids[n].borrow())
+            .filter(|event| event.event_id() == &self.ids[n]);
     }
 
-    fn store(&mut self, node: Node, event: S::Event) -> Result<(), Error> {
-        let auth_ids: Vec<IdOf<S>> = event.auth_events().cloned().collect();
+    /// Makes sure the node's event has been fetched and its auth events interned.
+    pub(super) fn load(&mut self, node: Node) -> Result<(), Error> {
+        let n = node as usize;
+        if self.edges_done[n] {
+            return Ok(());
+        }
+        self.fetch(node);
+        self.edges_done[n] = true;
+        let auth_ids: Vec<IdOf<S>> = match &self.events[n] {
+            Some(event) => event.auth_events().cloned().collect(),
+            None => return Ok(()),
+        };
         let mut edges = Vec::with_capacity(auth_ids.len());
         for id in &auth_ids {
             let target = self.intern(id)?;
@@ -100,10 +116,7 @@ impl<'s, S: EventSource> Graph<'s, S> {
                 edges.push(target);
             }
         }
-        let n = node as usize;
-        self.loaded[n] = true;
         self.auth[n] = edges;
-        self.events[n] = Some(event);
         Ok(())
     }
 
@@ -132,125 +145,134 @@ impl<'s, S: EventSource> Graph<'s, S> {
         self.ids.len()
     }
 
-    /// The auth difference of the given state sets (each a list of nodes): the events in the full
-    /// auth chain of some set but not of every set. The full auth chain of a set is everything its
-    /// events' `auth_events` reach — not the state events themselves, unless another event reaches
-    /// them.
+    /// The auth difference: the events in the full auth chain of some state set but not of every
+    /// set. Set `i` is `unconflicted ∪ conflicted[i]`; its full auth chain is everything its events'
+    /// `auth_events` reach — not the state events themselves, unless another event reaches them.
     ///
     /// Walks all sets at once, newest (highest `depth`) first, recording for each event which sets
-    /// reach it. Once every event still queued is reached by every set, nothing older can be in the
-    /// difference and the walk stops, so resolving two recent forks of a huge room only touches the
-    /// recent part of its auth DAG. The early stop relies on auth events being older (lower depth)
-    /// than the events citing them, which holds for every correctly built event; the walk checks it
-    /// on every edge it follows and, if a hostile event breaks it, walks to the end instead, which is
-    /// exact in any order because reachability is re-propagated whenever it grows.
-    pub(super) fn auth_difference(&mut self, sets: &[Vec<Node>]) -> Result<Vec<Node>, Error> {
-        let words = sets.len().div_ceil(64);
-        let full: Vec<u64> = (0..sets.len()).fold(vec![0u64; words], |mut mask, i| {
-            mask[i / 64] |= 1 << (i % 64);
-            mask
-        });
-        let mut masks: Vec<u64> = Vec::new();
-        let grow = |masks: &mut Vec<u64>, len: usize| {
-            if masks.len() < len * words {
-                masks.resize(len * words, 0);
-            }
-        };
-        let is_full =
-            |masks: &[u64], node: Node| masks[node as usize * words..][..words] == full[..];
-
-        let mut queue: BinaryHeap<(i64, Node)> = BinaryHeap::new();
+    /// reach it. The unconflicted events reach on behalf of every set, so their own auth events are
+    /// only looked at when the walk gets down to their depth. Once every event still queued would
+    /// pass on every set, nothing older can be in the difference and the walk stops: resolving two
+    /// recent forks of a huge room only touches the recent part of its auth DAG. The early stop relies
+    /// on auth events being older (lower depth) than the events citing them, which holds for every
+    /// correctly built event; the walk checks it on every edge it follows and, if a hostile event
+    /// breaks it, walks to the end instead, which is exact in any order because reachability is
+    /// re-propagated whenever it grows.
+    pub(super) fn auth_difference(
+        &mut self,
+        unconflicted: &[Node],
+        conflicted: &[Vec<Node>],
+    ) -> Result<Vec<Node>, Error> {
+        let sets = conflicted.len();
+        let words = sets.div_ceil(64);
+        let mut full = vec![0u64; words];
+        for i in 0..sets {
+            full[i / 64] |= 1 << (i % 64);
+        }
+        // `chain`: the sets whose full auth chain holds the node. `source`: the sets whose state
+        // holds it. A node passes on `chain | source` to its auth events.
+        let mut chain: Vec<u64> = Vec::new();
+        let mut source: Vec<u64> = Vec::new();
         let mut queued: Vec<bool> = Vec::new();
-        let mut ordered = true;
-
-        // Seed the walk with the auth events of every state event: a state set's auth chain holds
-        // what its events cite, not the events themselves (the spec's definition; see the docs).
-        for (i, set) in sets.iter().enumerate() {
-            for &node in set {
-                self.load(node)?;
-                let Some(depth) = self.event(node).map(Event::depth) else {
-                    continue;
-                };
-                for target in self.auth[node as usize].clone() {
-                    self.load(target)?;
-                    if self.event(target).is_none() {
-                        continue;
-                    }
-                    if self.depth(target) >= depth {
-                        ordered = false;
-                    }
-                    grow(&mut masks, self.len());
-                    masks[target as usize * words + i / 64] |= 1 << (i % 64);
-                    if queued.len() < self.len() {
-                        queued.resize(self.len(), false);
-                    }
-                    if !queued[target as usize] {
-                        queued[target as usize] = true;
-                        queue.push((self.depth(target), target));
-                    }
+        let mut queue: BinaryHeap<(i64, Node)> = BinaryHeap::new();
+        let grow =
+            |len: usize, chain: &mut Vec<u64>, source: &mut Vec<u64>, queued: &mut Vec<bool>| {
+                if queued.len() < len {
+                    chain.resize(len * words, 0);
+                    source.resize(len * words, 0);
+                    queued.resize(len, false);
                 }
+            };
+        let passes = |chain: &[u64], source: &[u64], node: Node, w: usize| -> u64 {
+            chain[node as usize * words + w] | source[node as usize * words + w]
+        };
+
+        grow(self.len(), &mut chain, &mut source, &mut queued);
+        for &node in unconflicted {
+            source[node as usize * words..][..words].copy_from_slice(&full);
+        }
+        for (i, nodes) in conflicted.iter().enumerate() {
+            for &node in nodes {
+                source[node as usize * words + i / 64] |= 1 << (i % 64);
             }
         }
+        for &node in unconflicted.iter().chain(conflicted.iter().flatten()) {
+            self.fetch(node);
+            if let Some(depth) = self.event(node).map(Event::depth)
+                && !queued[node as usize]
+            {
+                queued[node as usize] = true;
+                queue.push((depth, node));
+            }
+        }
+        // A queued node is pending while it would pass on a partial mask, or while its own chain mask
+        // is partial (it may still grow from older-queued events, and decides membership).
+        let is_partial = |chain: &[u64], source: &[u64], node: Node| {
+            let own = &chain[node as usize * words..][..words];
+            let own_partial = own.iter().any(|w| *w != 0) && own != &full[..];
+            own_partial || (0..words).any(|w| passes(chain, source, node, w) != full[w])
+        };
         let mut partial_queued = queue
             .iter()
-            .filter(|(_, node)| !is_full(&masks, *node))
+            .filter(|(_, node)| is_partial(&chain, &source, *node))
             .count();
+        let mut ordered = true;
 
         while let Some((depth, node)) = queue.pop() {
             queued[node as usize] = false;
-            let node_full = is_full(&masks, node);
-            if !node_full {
+            if is_partial(&chain, &source, node) {
                 partial_queued -= 1;
-            }
-            if ordered && node_full && partial_queued == 0 {
+            } else if ordered && partial_queued == 0 {
                 break;
             }
-            let edges = self.auth[node as usize].clone();
-            for target in edges {
-                self.load(target)?;
-                if self.event(target).is_none() {
+            self.load(node)?;
+            grow(self.len(), &mut chain, &mut source, &mut queued);
+            for e in 0..self.auth[node as usize].len() {
+                let target = self.auth[node as usize][e];
+                self.fetch(target);
+                let Some(target_depth) = self.event(target).map(Event::depth) else {
                     continue;
-                }
-                grow(&mut masks, self.len());
-                if queued.len() < self.len() {
-                    queued.resize(self.len(), false);
-                }
-                if self.depth(target) >= depth {
+                };
+                if target_depth >= depth {
                     ordered = false;
                 }
-                let was_full = is_full(&masks, target);
+                let was_partial = is_partial(&chain, &source, target);
                 let mut changed = false;
                 for w in 0..words {
                     let merged =
-                        masks[target as usize * words + w] | masks[node as usize * words + w];
-                    if merged != masks[target as usize * words + w] {
-                        masks[target as usize * words + w] = merged;
+                        chain[target as usize * words + w] | passes(&chain, &source, node, w);
+                    if merged != chain[target as usize * words + w] {
+                        chain[target as usize * words + w] = merged;
                         changed = true;
                     }
                 }
                 if !changed {
                     continue;
                 }
-                let now_full = is_full(&masks, target);
+                let now_partial = is_partial(&chain, &source, target);
                 if queued[target as usize] {
-                    if !was_full && now_full {
-                        partial_queued -= 1;
+                    match (was_partial, now_partial) {
+                        (true, false) => partial_queued -= 1,
+                        (false, true) => partial_queued += 1,
+                        _ => {}
                     }
                 } else {
                     queued[target as usize] = true;
-                    if !now_full {
+                    if now_partial {
                         partial_queued += 1;
                     }
-                    queue.push((self.depth(target), target));
+                    queue.push((target_depth, target));
                 }
             }
         }
 
-        Ok((0..self.len() as Node)
-            .filter(|&node| {
-                let mask = masks.get(node as usize * words..(node as usize + 1) * words);
-                mask.is_some_and(|m| m.iter().any(|w| *w != 0) && m != &full[..])
+        Ok((0..self.len())
+            .filter(|&n| {
+                chain
+                    .get(n * words..(n + 1) * words)
+                    .is_some_and(|mask| mask.iter().any(|w| *w != 0) && mask != &full[..])
             })
+            .map(|n| n as Node)
             .collect())
     }
 
@@ -324,10 +346,5 @@ impl<'s, S: EventSource> Graph<'s, S> {
                 visit.get(n) == Some(&Visit::Done) && (reaches[n] || is_conflicted[n])
             })
             .collect())
-    }
-
-    /// The `depth` of a loaded event (0 if missing).
-    fn depth(&self, node: Node) -> i64 {
-        self.event(node).map_or(0, Event::depth)
     }
 }

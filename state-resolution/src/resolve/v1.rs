@@ -200,3 +200,210 @@ fn resolve_normal_events<S: EventSource>(
     }
     newest_first[newest_first.len() - 1]
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use hearth_types::RoomVersionRules;
+    use serde_json::json;
+
+    use crate::resolve::{StateMap, resolve_state};
+    use crate::testing::TestEvent;
+
+    const ALICE: &str = "@alice:a.example";
+    const BOB: &str = "@bob:b.example";
+
+    fn event(
+        id: &str,
+        event_type: &str,
+        key: &str,
+        sender: &str,
+        content: serde_json::Value,
+        depth: i64,
+    ) -> TestEvent {
+        let mut e = TestEvent::state(id, event_type, key, sender, content);
+        e.depth = depth;
+        e
+    }
+
+    /// A v1 room: Alice (100) and Bob (0) joined; `extra` events are the candidates.
+    fn resolve(extra: &[TestEvent], sets: &[&[(&str, &str, &str)]]) -> StateMap<String> {
+        let mut events: HashMap<String, TestEvent> = HashMap::new();
+        let base = [
+            event(
+                "$create",
+                "m.room.create",
+                "",
+                ALICE,
+                json!({"creator": ALICE}),
+                0,
+            ),
+            event(
+                "$alice",
+                "m.room.member",
+                ALICE,
+                ALICE,
+                json!({"membership": "join"}),
+                1,
+            ),
+            event(
+                "$pl",
+                "m.room.power_levels",
+                "",
+                ALICE,
+                json!({"users": {ALICE: 100}}),
+                2,
+            ),
+            event(
+                "$jr",
+                "m.room.join_rules",
+                "",
+                ALICE,
+                json!({"join_rule": "public"}),
+                3,
+            ),
+            event(
+                "$bob",
+                "m.room.member",
+                BOB,
+                BOB,
+                json!({"membership": "join"}),
+                4,
+            ),
+        ];
+        for e in base.iter().chain(extra) {
+            events.insert(e.event_id.clone(), e.clone());
+        }
+        let common: Vec<(&str, &str, &str)> = vec![
+            ("m.room.create", "", "$create"),
+            ("m.room.member", ALICE, "$alice"),
+            ("m.room.power_levels", "", "$pl"),
+            ("m.room.join_rules", "", "$jr"),
+            ("m.room.member", BOB, "$bob"),
+        ];
+        let state_sets: Vec<StateMap<String>> = sets
+            .iter()
+            .map(|set| {
+                common
+                    .iter()
+                    .chain(set.iter())
+                    .map(|(t, k, id)| (((*t).to_owned(), (*k).to_owned()), (*id).to_owned()))
+                    .collect()
+            })
+            .collect();
+        let fetch = |id: &str| events.get(id);
+        match resolve_state(&RoomVersionRules::V1, &state_sets, &fetch) {
+            Ok(state) => state,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn topic(state: &StateMap<String>) -> Option<&str> {
+        state
+            .get(&("m.room.topic".to_owned(), String::new()))
+            .map(String::as_str)
+    }
+
+    #[test]
+    fn the_deepest_authorised_topic_wins() {
+        let older = event("$t1", "m.room.topic", "", ALICE, json!({"topic": "old"}), 5);
+        let newer = event("$t2", "m.room.topic", "", ALICE, json!({"topic": "new"}), 6);
+        let state = resolve(
+            &[older, newer],
+            &[
+                &[("m.room.topic", "", "$t1")],
+                &[("m.room.topic", "", "$t2")],
+            ],
+        );
+        assert_eq!(topic(&state), Some("$t2"));
+    }
+
+    #[test]
+    fn an_unauthorised_deeper_topic_loses() {
+        let alices = event("$t1", "m.room.topic", "", ALICE, json!({"topic": "old"}), 5);
+        let bobs = event(
+            "$t2",
+            "m.room.topic",
+            "",
+            BOB,
+            json!({"topic": "bob was here"}),
+            9,
+        );
+        let state = resolve(
+            &[alices, bobs],
+            &[
+                &[("m.room.topic", "", "$t1")],
+                &[("m.room.topic", "", "$t2")],
+            ],
+        );
+        assert_eq!(topic(&state), Some("$t1"));
+    }
+
+    #[test]
+    fn equal_depths_are_ordered_by_sha1_of_the_event_id() {
+        // Among equal depths the smaller SHA-1 (hex) of the event ID is tried first.
+        let x = event("$x", "m.room.topic", "", ALICE, json!({}), 5);
+        let y = event("$y", "m.room.topic", "", ALICE, json!({}), 5);
+        let state = resolve(
+            &[x, y],
+            &[&[("m.room.topic", "", "$x")], &[("m.room.topic", "", "$y")]],
+        );
+        let digest = |id: &str| {
+            use sha1::{Digest, Sha1};
+            Sha1::digest(id.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let expected = if digest("$x") < digest("$y") {
+            "$x"
+        } else {
+            "$y"
+        };
+        assert_eq!(topic(&state), Some(expected));
+    }
+
+    #[test]
+    fn power_levels_move_forward_only_while_authorised() {
+        // Alice's newer levels pass; Bob's even newer ones (he has 0) do not, so Alice's stay.
+        let pl2 = event(
+            "$pl2",
+            "m.room.power_levels",
+            "",
+            ALICE,
+            json!({"users": {ALICE: 100, BOB: 10}}),
+            5,
+        );
+        let pl3 = event(
+            "$pl3",
+            "m.room.power_levels",
+            "",
+            BOB,
+            json!({"users": {ALICE: 100, BOB: 100}}),
+            6,
+        );
+        let state = resolve(
+            &[pl2, pl3],
+            &[
+                &[("m.room.power_levels", "", "$pl2")],
+                &[("m.room.power_levels", "", "$pl3")],
+            ],
+        );
+        assert_eq!(
+            state[&("m.room.power_levels".to_owned(), String::new())],
+            "$pl2"
+        );
+    }
+
+    #[test]
+    fn a_key_missing_from_one_state_is_not_a_conflict() {
+        let t = event("$t1", "m.room.topic", "", BOB, json!({}), 5);
+        let state = resolve(&[t], &[&[("m.room.topic", "", "$t1")], &[]]);
+        assert_eq!(
+            topic(&state),
+            Some("$t1"),
+            "v1 keeps it without an auth check"
+        );
+    }
+}

@@ -32,26 +32,28 @@ pub(super) fn resolve<S: EventSource>(
     }
     let mut graph = Graph::new(source);
 
-    // The conflicted state set, and each state set as nodes.
+    // The conflicted state set, per state set and as a whole, and the unconflicted events.
     let mut conflicted_nodes = Vec::new();
-    for ids in conflicted.values() {
+    let mut per_set: Vec<Vec<Node>> = vec![Vec::new(); state_sets.len()];
+    for (key, ids) in &conflicted {
         for id in ids {
             conflicted_nodes.push(graph.intern(id)?);
         }
-    }
-    let mut set_nodes = Vec::with_capacity(state_sets.len());
-    for set in state_sets {
-        let mut nodes = Vec::with_capacity(set.len());
-        for id in set.values() {
-            nodes.push(graph.intern(id)?);
+        for (i, set) in state_sets.iter().enumerate() {
+            if let Some(id) = set.get(key) {
+                per_set[i].push(graph.intern(id)?);
+            }
         }
-        set_nodes.push(nodes);
+    }
+    let mut unconflicted_nodes = Vec::with_capacity(unconflicted.len());
+    for id in unconflicted.values() {
+        unconflicted_nodes.push(graph.intern(id)?);
     }
 
     // The full conflicted set: conflicted state ∪ auth difference (∪ conflicted subgraph in v2.1),
     // leaving out events we do not have.
     let mut full: BTreeSet<Node> = conflicted_nodes.iter().copied().collect();
-    full.extend(graph.auth_difference(&set_nodes)?);
+    full.extend(graph.auth_difference(&unconflicted_nodes, &per_set)?);
     if v2_1 {
         full.extend(graph.conflicted_subgraph(&conflicted_nodes)?);
     }
@@ -73,12 +75,10 @@ pub(super) fn resolve<S: EventSource>(
     let sorted_power = reverse_topological_power_sort(rules, &mut graph, &power_events, &full_set)?;
 
     // Step 2: iterative auth checks from the unconflicted state (v2) or an empty state (v2.1).
-    let mut state: HashMap<StateKey, Node> = HashMap::new();
-    if !v2_1 {
-        for (key, id) in &unconflicted {
-            state.insert(key.clone(), graph.intern(id)?);
-        }
-    }
+    let mut state = PartialState {
+        base: if v2_1 { None } else { Some(&unconflicted) },
+        overlay: HashMap::new(),
+    };
     iterative_auth_checks(rules, &mut graph, &sorted_power, &mut state)?;
 
     // Step 3: the other events, in mainline order of the resolved power levels.
@@ -88,21 +88,44 @@ pub(super) fn resolve<S: EventSource>(
         .copied()
         .filter(|n| !in_power.contains(n))
         .collect();
-    let power_levels = state
-        .get(&(types::POWER_LEVELS.to_owned(), String::new()))
-        .copied();
+    let power_levels = state.get(&mut graph, &(types::POWER_LEVELS.to_owned(), String::new()))?;
     let sorted_others = mainline_sort(&mut graph, &others, power_levels)?;
 
     // Step 4: iterative auth checks on top of the partial state.
     iterative_auth_checks(rules, &mut graph, &sorted_others, &mut state)?;
 
     // Step 5: the unconflicted state wins.
-    let mut resolved: StateMap<IdOf<S>> = state
-        .into_iter()
-        .map(|(key, node)| (key, graph.id(node).clone()))
-        .collect();
-    resolved.extend(unconflicted);
+    let overlay = state.overlay;
+    let mut resolved = unconflicted;
+    for (key, node) in overlay {
+        resolved.entry(key).or_insert_with(|| graph.id(node).clone());
+    }
     Ok(resolved)
+}
+
+/// The partially resolved state: what the iterative auth checks applied, over a base map.
+struct PartialState<'m, Id> {
+    base: Option<&'m StateMap<Id>>,
+    overlay: HashMap<StateKey, Node>,
+}
+
+impl<Id: Clone + Eq + std::hash::Hash + Borrow<str>> PartialState<'_, Id> {
+    fn get<S: EventSource>(
+        &self,
+        graph: &mut Graph<'_, S>,
+        key: &StateKey,
+    ) -> Result<Option<Node>, Error>
+    where
+        S::Event: Event<Id = Id>,
+    {
+        if let Some(node) = self.overlay.get(key) {
+            return Ok(Some(*node));
+        }
+        match self.base.and_then(|base| base.get(key)) {
+            Some(id) => Ok(Some(graph.intern(id)?)),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Splits the state sets into the unconflicted state map (keys present in every set with the same
@@ -369,7 +392,7 @@ fn iterative_auth_checks<S: EventSource>(
     rules: &RoomVersionRules,
     graph: &mut Graph<'_, S>,
     events: &[Node],
-    state: &mut HashMap<StateKey, Node>,
+    state: &mut PartialState<'_, IdOf<S>>,
 ) -> Result<(), Error> {
     for &node in events {
         graph.load(node)?;
@@ -406,7 +429,7 @@ fn iterative_auth_checks<S: EventSource>(
             auth_nodes.push(create);
         }
         for wanted_key in &wanted {
-            if let Some(&target) = state.get(wanted_key) {
+            if let Some(target) = state.get(graph, wanted_key)? {
                 graph.load(target)?;
                 if graph.event(target).is_some_and(|e| !e.rejected()) {
                     auth_nodes.push(target);
@@ -429,7 +452,7 @@ fn iterative_auth_checks<S: EventSource>(
                 .and_then(|&n| graph.event(n))
         });
         if allowed.is_ok() {
-            state.insert(key, node);
+            state.overlay.insert(key, node);
         }
     }
     Ok(())
