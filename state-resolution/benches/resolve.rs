@@ -208,14 +208,14 @@ fn build() -> (Room, Vec<StateMap<Id>>) {
         fork_point.as_ref(),
     );
     a.insert(key("m.room.power_levels", ""), pl_a.clone());
-    for i in 1..=RENAMED {
+    for (i, join) in joins.iter().enumerate().take(RENAMED + 1).skip(1) {
         let u = user(i);
         let rename = room.add(
             member(
                 &u,
                 &u,
                 json!({"membership": "join", "displayname": format!("A{i}")}),
-                &[&create, &pl_a, &jr, &joins[i]],
+                &[&create, &pl_a, &jr, join],
             ),
             None,
         );
@@ -251,14 +251,14 @@ fn build() -> (Room, Vec<StateMap<Id>>) {
         prev.as_ref(),
     );
     b.insert(key("m.room.join_rules", ""), jr_b.clone());
-    for i in 1..=RENAMED {
+    for (i, join) in joins.iter().enumerate().take(RENAMED + 1).skip(1) {
         let u = user(i);
         let rename = room.add(
             member(
                 &u,
                 &u,
                 json!({"membership": "join", "displayname": format!("B{i}")}),
-                &[&create, &pl, &jr_b, &joins[i]],
+                &[&create, &pl, &jr_b, join],
             ),
             None,
         );

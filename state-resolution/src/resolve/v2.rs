@@ -98,7 +98,9 @@ pub(super) fn resolve<S: EventSource>(
     let overlay = state.overlay;
     let mut resolved = unconflicted;
     for (key, node) in overlay {
-        resolved.entry(key).or_insert_with(|| graph.id(node).clone());
+        resolved
+            .entry(key)
+            .or_insert_with(|| graph.id(node).clone());
     }
     Ok(resolved)
 }
