@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod notifier;
 pub mod server;
 pub mod signing_key;
 pub mod storage;
