@@ -89,7 +89,10 @@ impl Listener {
         if self.receivers.is_empty() {
             std::future::pending::<()>().await;
         }
-        let waits = self.receivers.iter_mut().map(|receiver| Box::pin(receiver.changed()));
+        let waits = self
+            .receivers
+            .iter_mut()
+            .map(|receiver| Box::pin(receiver.changed()));
         // An error means the sender was dropped, which only happens when nobody else listened; treat as a wake.
         let _ = futures_select_all(waits).await;
     }
@@ -121,7 +124,8 @@ mod tests {
     #[tokio::test]
     async fn wakes_a_listener_on_its_room() {
         let notifier = Notifier::new();
-        let mut listener = notifier.listener([WakeKey::Room("!a:x".into()), WakeKey::User("@u:x".into())]);
+        let mut listener =
+            notifier.listener([WakeKey::Room("!a:x".into()), WakeKey::User("@u:x".into())]);
         notifier.notify_room("!a:x");
         tokio::time::timeout(Duration::from_secs(1), listener.wait())
             .await
