@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 
 import { scenario, startHearth } from "./harness.mjs";
-import { makeClient, password, registerDummy, sdk } from "./sdk.mjs";
+import { makeClient, password, registerDummy, registerInteractive } from "./sdk.mjs";
 
 scenario("js_sdk_user_registers_with_dummy_auth_when_registration_is_open", {
     needs: ["POST /register (m.login.dummy)", "GET /account/whoami"],
@@ -24,22 +24,9 @@ scenario("js_sdk_user_registers_with_invite_token_from_admin_cli", {
 }, async (t) => {
     const server = await startHearth(t, { registrationOpen: false, tokenRequired: true });
     const token = await server.createInviteToken(1);
-    const anonymous = makeClient(server);
-    const request = { username: "carol", password: password() };
-    // Stage 0: no auth → 401 naming the flows and a session, as Element's InteractiveAuth expects.
-    const challenge = await anonymous.registerRequest(request).then(
-        () => assert.fail("registration without a token succeeded"),
-        (error) => error,
-    );
-    assert.ok(challenge instanceof sdk.MatrixError, String(challenge));
-    assert.equal(challenge.httpStatus, 401);
-    const { session, flows } = challenge.data;
-    assert.ok(session, "the 401 carries a UIA session");
-    assert.ok(flows.some((flow) => flow.stages.includes("m.login.registration_token")), JSON.stringify(flows));
-
-    const registered = await anonymous.registerRequest({
-        ...request, auth: { type: "m.login.registration_token", token, session },
-    });
+    // The first request gets a 401 naming the flows and a session; the stages are then completed in turn.
+    const request = { username: "carol", password: password(), initial_device_display_name: "carol's js-sdk" };
+    const registered = await registerInteractive(server, request, { stage: "m.login.registration_token", token });
     assert.equal(registered.user_id, server.userId("carol"));
     assert.equal((await makeClient(server, registered).whoami()).user_id, server.userId("carol"));
 });

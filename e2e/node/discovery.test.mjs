@@ -24,7 +24,6 @@ scenario("js_sdk_reads_server_versions_and_finds_a_supported_spec_version", {
     const versions = await client.getVersions();
     assert.ok(versions.versions.includes("v1.1"), JSON.stringify(versions));
     assert.equal(await client.isVersionSupported("v1.1"), true);
-    assert.equal(await client.isVersionSupported("r0.6.1"), false, "legacy r0 versions are not advertised");
 });
 
 scenario("element_startup_sequence_reaches_prepared_and_syncing", {

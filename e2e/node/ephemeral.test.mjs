@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 
 import { scenario, startHearth } from "./harness.mjs";
-import { SHARED_ROOM, aliceAndBob, sdk, waitFor, waitForTimelineEvent } from "./sdk.mjs";
+import { SHARED_ROOM, aliceAndBob, sdk, until, waitForTimelineEvent } from "./sdk.mjs";
 
 scenario("js_sdk_typing_notification_reaches_the_other_user", {
     needs: [...SHARED_ROOM, "PUT /rooms/{id}/typing/{userId}", "GET /sync (ephemeral m.typing)"],
@@ -12,13 +12,11 @@ scenario("js_sdk_typing_notification_reaches_the_other_user", {
     const { alice, bob, roomId } = await aliceAndBob(t, server);
     const aliceTyping = (typing) => () => bob.getRoom(roomId)?.getMember(alice.getUserId())?.typing === typing;
 
-    const started = waitFor(bob, sdk.RoomMemberEvent.Typing, aliceTyping(true), "alice typing");
     await alice.sendTyping(roomId, true, 30_000);
-    await started;
+    await until(bob, aliceTyping(true), "alice typing");
 
-    const stopped = waitFor(bob, sdk.RoomMemberEvent.Typing, aliceTyping(false), "alice stop typing");
     await alice.sendTyping(roomId, false);
-    await stopped;
+    await until(bob, aliceTyping(false), "alice stop typing");
 });
 
 scenario("js_sdk_read_receipt_reaches_the_other_user", {
@@ -31,9 +29,8 @@ scenario("js_sdk_read_receipt_reaches_the_other_user", {
     const event = await waitForTimelineEvent(bob, roomId, message);
 
     const bobRead = () => alice.getRoom(roomId)?.getEventReadUpTo(bob.getUserId()) === message;
-    const read = waitFor(alice, sdk.RoomEvent.Receipt, bobRead, "bob's read receipt");
     await bob.sendReadReceipt(event, sdk.ReceiptType.Read);
-    await read;
+    await until(alice, bobRead, "bob's read receipt");
     assert.ok(alice.getRoom(roomId).getUsersReadUpTo(alice.getRoom(roomId).findEventById(message))
         .includes(bob.getUserId()));
 });

@@ -8,8 +8,7 @@ import {
     aliceAndBob,
     aliceAndBobInRoom,
     runningUser,
-    sdk,
-    waitFor,
+    waitForMember,
     waitForMembership,
     waitForTimelineEvent,
 } from "./sdk.mjs";
@@ -75,6 +74,5 @@ scenario("js_sdk_leaving_user_sees_the_room_as_left_and_the_other_sees_the_leave
     const { alice, bob, roomId } = await aliceAndBob(t, server);
     await bob.leave(roomId);
     await waitForMembership(bob, roomId, "leave");
-    const bobLeft = () => alice.getRoom(roomId)?.getMember(bob.getUserId())?.membership === "leave";
-    await waitFor(alice, sdk.RoomStateEvent.Members, () => bobLeft(), "bob's leave", { now: bobLeft });
+    await waitForMember(alice, roomId, bob.getUserId(), "leave");
 });

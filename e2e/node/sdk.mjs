@@ -107,20 +107,36 @@ export async function runningUser(t, server, localpart) {
     return client;
 }
 
+/**
+ * Resolves with the first truthy `check()`, evaluated now and after each /sync response the client processes;
+ * rejects naming `what` after `ms`. Checking client state after every sync (rather than listening for one specific
+ * SDK event) is robust against the order in which the SDK emits its events.
+ */
+export function until(client, check, what, ms = WAIT_MS) {
+    return waitFor(client, sdk.ClientEvent.Sync, (state) => {
+        if (state === "ERROR") throw new Error(`/sync failed while waiting for ${what}`);
+        return check();
+    }, what, { now: check, ms });
+}
+
 /** Resolves with the room once `client` has it with membership `membership`. */
 export function waitForMembership(client, roomId, membership) {
-    const current = () => {
+    return until(client, () => {
         const room = client.getRoom(roomId);
         return room?.getMyMembership() === membership ? room : undefined;
-    };
-    return waitFor(client, sdk.RoomEvent.MyMembership, () => current(), `${roomId} as ${membership}`, { now: current });
+    }, `${roomId} as ${membership} for ${client.getUserId()}`);
 }
 
 /** Resolves with the MatrixEvent `eventId` once it is in `client`'s live timeline of `roomId`. */
 export function waitForTimelineEvent(client, roomId, eventId) {
-    const current = () => client.getRoom(roomId)?.getLiveTimeline().getEvents().find((e) => e.getId() === eventId);
-    return waitFor(client, sdk.RoomEvent.Timeline, () => current(), `event ${eventId} in ${client.getUserId()}'s timeline`,
-        { now: current });
+    return until(client, () => client.getRoom(roomId)?.getLiveTimeline().getEvents().find((e) => e.getId() === eventId),
+        `event ${eventId} in ${client.getUserId()}'s timeline`);
+}
+
+/** Resolves once `client` sees `userId` with membership `membership` in `roomId`. */
+export function waitForMember(client, roomId, userId, membership) {
+    return until(client, () => client.getRoom(roomId)?.getMember(userId)?.membership === membership,
+        `${userId} as ${membership} in ${roomId} for ${client.getUserId()}`);
 }
 
 /** alice creates a private room, invites bob; bob joins from the invite his sync delivered; alice sees the join. */
@@ -131,8 +147,7 @@ export async function aliceAndBobInRoom(alice, bob, name = "e2e room") {
     await waitForMembership(bob, roomId, "invite");
     await bob.joinRoom(roomId);
     await waitForMembership(bob, roomId, "join");
-    const bobJoined = () => alice.getRoom(roomId)?.getMember(bob.getUserId())?.membership === "join";
-    await waitFor(alice, sdk.RoomStateEvent.Members, () => bobJoined(), "bob's join", { now: bobJoined });
+    await waitForMember(alice, roomId, bob.getUserId(), "join");
     return roomId;
 }
 
@@ -151,4 +166,39 @@ export async function aliceAndBob(t, server) {
     const bob = await runningUser(t, server, "bob");
     const roomId = await aliceAndBobInRoom(alice, bob);
     return { alice, bob, roomId };
+}
+
+/**
+ * Registers through user-interactive auth the way Element's InteractiveAuth does: the first request without auth
+ * gets a 401 with flows and a session; then each stage of the first flow that contains `stage` is completed in
+ * turn (`m.login.registration_token` with `token`, `m.login.dummy`), until the server answers 200.
+ */
+export async function registerInteractive(server, request, { stage, token }) {
+    const anonymous = makeClient(server);
+    let challenge;
+    try {
+        return await anonymous.registerRequest(request);
+    } catch (error) {
+        if (!(error instanceof sdk.MatrixError) || error.httpStatus !== 401) throw error;
+        challenge = error.data;
+    }
+    const flow = challenge.flows?.find((candidate) => candidate.stages.includes(stage));
+    if (!flow) throw new Error(`no registration flow offers ${stage}: ${JSON.stringify(challenge.flows)}`);
+    const auth = {
+        "m.login.registration_token": { type: "m.login.registration_token", token },
+        "m.login.dummy": { type: "m.login.dummy" },
+    };
+    let completed = challenge.completed ?? [];
+    for (let step = 0; step <= flow.stages.length; step++) {
+        const next = flow.stages.find((s) => !completed.includes(s));
+        if (!next) break;
+        if (!auth[next]) throw new Error(`the registration flow needs stage ${next}, which the test cannot do`);
+        try {
+            return await anonymous.registerRequest({ ...request, auth: { ...auth[next], session: challenge.session } });
+        } catch (error) {
+            if (!(error instanceof sdk.MatrixError) || error.httpStatus !== 401 || error.data?.errcode) throw error;
+            completed = error.data.completed ?? [];
+        }
+    }
+    throw new Error(`registration did not finish after the stages ${flow.stages.join(", ")}`);
 }

@@ -14,7 +14,7 @@ import {
     runningUser,
     sdk,
     startAndWaitPrepared,
-    waitFor,
+    until,
     waitForMembership,
     within,
 } from "./sdk.mjs";
@@ -35,7 +35,7 @@ scenario("js_sdk_room_name_topic_and_avatar_url_changes_reach_the_other_member",
         const topic = state?.getStateEvents(sdk.EventType.RoomTopic, "")?.getContent().topic;
         return room?.name === "Weekend trip" && topic === "Who brings the tent?" && room.getMxcAvatarUrl() === avatar;
     };
-    await waitFor(bob, sdk.RoomStateEvent.Events, current, "the new name, topic and avatar", { now: current });
+    await until(bob, current, "the new name, topic and avatar");
 });
 
 scenario("js_sdk_profile_display_name_and_avatar_url_show_in_member_events", {
@@ -54,7 +54,7 @@ scenario("js_sdk_profile_display_name_and_avatar_url_show_in_member_events", {
         const member = bob.getRoom(roomId)?.getMember(alice.getUserId());
         return member?.name === "Alice Liddell" && member.getMxcAvatarUrl() === avatar;
     };
-    await waitFor(bob, sdk.RoomStateEvent.Members, updated, "alice's member event with her profile", { now: updated });
+    await until(bob, updated, "alice's member event with her profile");
 });
 
 scenario("js_sdk_direct_chat_marked_in_m_direct_reaches_the_users_other_device", {

@@ -6,6 +6,7 @@
 #   scripts/e2e/node.sh                            the enabled scenarios (what scripts/check runs)
 #   HEARTH_E2E_ALL=1 scripts/e2e/node.sh           every scenario, enabled or not
 #   scripts/e2e/node.sh --test-name-pattern=typing extra arguments go to `node --test`
+#   HEARTH_E2E_SERVER=synapse scripts/e2e/node.sh    against Synapse instead, to check the scenarios themselves
 #   HEARTH_E2E_DATABASE=postgres scripts/e2e/node.sh    on PostgreSQL ($HEARTH_TEST_POSTGRES_URL)
 set -euo pipefail
 # shellcheck source=lib/install.bash
@@ -13,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/install.bash"
 
 e2e_install_node22
 e2e_install_node_modules
-e2e_build_hearth
+e2e_prepare_server
 
 cd "$E2E_ROOT/e2e/node"
 # Every `node <name>` in e2e/enabled.txt must name a scenario, so a typo cannot silently disable a test.
@@ -23,7 +24,7 @@ while read -r suite name _; do
     grep -qx "$name" <<<"$declared" || e2e_die "e2e/enabled.txt names node scenario '$name', which no e2e/node/*.test.mjs declares"
 done < <(sed 's/#.*//' "$E2E_ROOT/e2e/enabled.txt")
 
-e2e_log "matrix-js-sdk suite on node $("$E2E_NODE" --version) against $HEARTH_BIN (database: ${HEARTH_E2E_DATABASE:-sqlite})"
+e2e_log "matrix-js-sdk suite on node $("$E2E_NODE" --version) against ${HEARTH_E2E_SERVER:-hearth} ${HEARTH_BIN:-} (database: ${HEARTH_E2E_DATABASE:-sqlite})"
 # --test-force-exit: matrix-js-sdk leaves its request-timeout timers running (localTimeoutMs), which would hold
 # each test file's process open for up to 30 s after its last test.
 output=$(mktemp)
