@@ -14,6 +14,7 @@ pub mod auth;
 mod content;
 mod error;
 mod event;
+mod pdu;
 mod power_levels;
 pub mod resolve;
 #[cfg(test)]
@@ -26,5 +27,6 @@ pub use auth::{
 };
 pub use error::{AuthRule, Error};
 pub use event::{Event, types as event_types};
+pub use pdu::StoredPdu;
 pub use power_levels::UserPower;
 pub use resolve::{EventSource, StateMap, resolve_state};

@@ -6,6 +6,7 @@
 //! against rules 10.1–10.3 and rejects it when a level the rules compare cannot be read.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use hearth_types::RoomVersionRules;
 use serde_json::{Map, Value};
@@ -222,7 +223,7 @@ impl PowerLevels {
 
 /// The power levels in force: the state's power levels event (if any) and the room creators.
 pub(crate) struct PowerContext<'a> {
-    pub(crate) levels: Option<PowerLevels>,
+    pub(crate) levels: Option<Rc<PowerLevels>>,
     pub(crate) creators: Vec<&'a str>,
     pub(crate) creators_are_privileged: bool,
 }
@@ -360,7 +361,7 @@ mod tests {
             UserPower::Level(100)
         );
         assert_eq!(context(false, None).user_power("@d:x"), UserPower::Level(0));
-        let levels = PowerLevels::from_state(&V10, &json!({"users_default": 3}));
+        let levels = Rc::new(PowerLevels::from_state(&V10, &json!({"users_default": 3})));
         assert_eq!(
             context(false, Some(levels)).user_power("@c:x"),
             UserPower::Level(3)

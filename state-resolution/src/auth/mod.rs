@@ -19,6 +19,7 @@ mod selection;
 mod third_party_invite;
 
 use std::borrow::Borrow;
+use std::rc::Rc;
 
 use hearth_types::RoomVersionRules;
 
@@ -85,6 +86,19 @@ pub fn check_state_dependent_auth_rules<E: Event, S: Event>(
     event: &E,
     state: impl Fn(&str, &str) -> Option<S>,
 ) -> Result<(), Error> {
+    check_state_dependent_with(rules, event, state, |pl: &S| {
+        Rc::new(PowerLevels::from_state(rules, pl.content()))
+    })
+}
+
+/// [`check_state_dependent_auth_rules`] with the reading of the power levels event supplied by the
+/// caller, so that state resolution parses each power levels event once, not once per check.
+pub(crate) fn check_state_dependent_with<E: Event, S: Event>(
+    rules: &RoomVersionRules,
+    event: &E,
+    state: impl Fn(&str, &str) -> Option<S>,
+    read_power_levels: impl FnOnce(&S) -> Rc<PowerLevels>,
+) -> Result<(), Error> {
     let auth = &rules.authorization;
     if event.event_type() == types::CREATE {
         return Ok(());
@@ -117,8 +131,7 @@ pub fn check_state_dependent_auth_rules<E: Event, S: Event>(
     }
 
     let power = PowerContext {
-        levels: state(types::POWER_LEVELS, "")
-            .map(|pl| PowerLevels::from_state(rules, pl.content())),
+        levels: state(types::POWER_LEVELS, "").map(|pl| read_power_levels(&pl)),
         creators: room_creators(rules, &create),
         creators_are_privileged: auth.privileged_creators,
     };

@@ -4,13 +4,14 @@
 use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::rc::Rc;
 
 use hearth_types::RoomVersionRules;
 
 use super::graph::{Graph, Node};
 use super::{EventSource, StateMap};
 use crate::StateKey;
-use crate::auth::{auth_types_for_event, check_state_dependent_auth_rules};
+use crate::auth::{auth_types_for_event, check_state_dependent_with};
 use crate::content::{Membership, room_creators};
 use crate::error::Error;
 use crate::event::{Event, types};
@@ -273,7 +274,7 @@ fn sender_power_from_auth_events<S: EventSource>(
     let context = PowerContext {
         levels: power_levels
             .and_then(|pl| graph.event(pl))
-            .map(|pl| PowerLevels::from_state(rules, pl.content())),
+            .map(|pl| Rc::new(PowerLevels::from_state(rules, pl.content()))),
         creators: create
             .and_then(|c| graph.event(c))
             .map(|c| room_creators(rules, c))
@@ -396,6 +397,8 @@ fn iterative_auth_checks<S: EventSource>(
     events: &[Node],
     state: &mut PartialState<'_, IdOf<S>>,
 ) -> Result<(), Error> {
+    // Each power levels event is read once, however many events it authorises.
+    let mut cache: HashMap<Node, Rc<PowerLevels>> = HashMap::new();
     for &node in events {
         graph.load(node)?;
         let Some(event) = graph.event(node) else {
@@ -445,14 +448,32 @@ fn iterative_auth_checks<S: EventSource>(
                 by_key.insert((e.event_type(), e.state_key().unwrap_or_default()), target);
             }
         }
+        if let Some(pl) = by_key.get(&(types::POWER_LEVELS, "")).copied()
+            && !cache.contains_key(&pl)
+            && let Some(pl_event) = graph.event(pl)
+        {
+            cache.insert(
+                pl,
+                Rc::new(PowerLevels::from_state(rules, pl_event.content())),
+            );
+        }
         let Some(event) = graph.event(node) else {
             continue;
         };
-        let allowed = check_state_dependent_auth_rules(rules, event, |event_type, state_key| {
-            by_key
-                .get(&(event_type, state_key))
-                .and_then(|&n| graph.event(n))
-        });
+        let power_levels_node = by_key.get(&(types::POWER_LEVELS, "")).copied();
+        let allowed = check_state_dependent_with(
+            rules,
+            event,
+            |event_type, state_key| {
+                by_key
+                    .get(&(event_type, state_key))
+                    .and_then(|&n| graph.event(n))
+            },
+            |pl| match power_levels_node.and_then(|n| cache.get(&n)) {
+                Some(levels) => Rc::clone(levels),
+                None => Rc::new(PowerLevels::from_state(rules, pl.content())),
+            },
+        );
         if allowed.is_ok() {
             state.overlay.insert(key, node);
         }
