@@ -27,8 +27,8 @@ scenario("js_sdk_reads_server_versions_and_finds_a_supported_spec_version", {
 });
 
 scenario("element_startup_sequence_reaches_prepared_and_syncing", {
-    needs: ["POST /register (m.login.dummy)", "GET /capabilities", "GET /pushrules/", "POST /user/{userId}/filter",
-        "GET /user/{userId}/filter/{filterId}", "GET /sync (initial and long-poll)"],
+    needs: ["POST /register (m.login.dummy)", "GET /capabilities", "GET /pushrules/ (the spec's default rules)",
+        "POST /user/{userId}/filter", "GET /sync (initial with the filter, then long-poll)"],
 }, async (t) => {
     const server = await startHearth(t);
     const credentials = await registerDummy(server, "alice");

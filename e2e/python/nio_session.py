@@ -49,8 +49,12 @@ def new_client(server: HearthServer, localpart: str = "") -> AsyncClient:
 
 
 def expect(response: Any, kind: type[T], action: str) -> T:
-    """`response` if it is a `kind`; otherwise fails with what nio got back (error code, message, status)."""
-    assert isinstance(response, kind), f"{action}: expected {kind.__name__}, got {response!r}"
+    """`response` if it is a `kind`; otherwise fails with what nio got back (error code, message, HTTP status)."""
+    if not isinstance(response, kind):
+        transport = getattr(response, "transport_response", None)
+        http = f"HTTP {transport.status} {transport.method} {transport.url.path}" if transport is not None else ""
+        got = f"{type(response).__name__} {getattr(response, 'status_code', '')} {getattr(response, 'message', '')}"
+        raise AssertionError(f"{action}: expected {kind.__name__}, got {got.strip()} ({http})")
     return response
 
 
