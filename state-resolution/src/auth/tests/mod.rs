@@ -4,22 +4,17 @@ use hearth_types::RoomVersionRules;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::testing::{TestEvent, TestState};
 
 mod events;
 mod membership;
 mod power_levels;
-use crate::testing::{TestEvent, TestState};
 
 pub(super) const ALICE: &str = "@alice:a.example";
-
 pub(super) const BOB: &str = "@bob:b.example";
-
 pub(super) const CAROL: &str = "@carol:c.example";
-
 pub(super) const DAVE: &str = "@dave:d.example";
-
 pub(super) const ERIN: &str = "@erin:e.example";
-
 pub(super) const FRANK: &str = "@frank:f.example";
 
 pub(super) fn all_versions() -> impl Iterator<Item = &'static RoomVersionRules> {
