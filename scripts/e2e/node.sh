@@ -9,7 +9,7 @@
 #   HEARTH_E2E_SERVER=synapse scripts/e2e/node.sh    against Synapse instead, to check the scenarios themselves
 #   HEARTH_E2E_DATABASE=postgres scripts/e2e/node.sh    on PostgreSQL ($HEARTH_TEST_POSTGRES_URL)
 set -euo pipefail
-# shellcheck source=lib/install.bash
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/install.bash"
 
 e2e_install_node22
