@@ -4,6 +4,7 @@
 //! spec's sections — and nothing about how requests are served: no HTTP framework, no I/O. The homeserver crate
 //! joins these types to its services at the HTTP edge.
 
+pub mod account;
 pub mod discovery;
 pub mod error;
 

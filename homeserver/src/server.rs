@@ -122,6 +122,7 @@ async fn bind_and_serve(
             .as_ref()
             .map(|(_, address, _)| config.well_known_server(address.port())),
         max_request_body_bytes: config.listen.max_request_body_bytes,
+        storage: storage.clone(),
     };
 
     let mut listeners = vec![tokio::spawn(

@@ -4,7 +4,9 @@
 //! Handlers are thin: they read [`AppState`], call into the layers below, and turn results into responses.
 //! Every error leaves as a Matrix error body (`{"errcode", "error"}`), including unknown endpoints and methods.
 
+pub mod auth;
 mod body_limit;
+pub mod client;
 mod cors;
 mod discovery;
 mod error;
@@ -19,6 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
+pub use auth::Authenticated;
 pub use error::ApiError;
 pub use state::AppState;
 
@@ -41,6 +44,7 @@ pub fn client_router(state: AppState) -> Router {
             get(discovery::well_known_server),
         )
         .merge(server_keys::routes())
+        .merge(client::routes())
         .fallback(error::unrecognized_endpoint)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(

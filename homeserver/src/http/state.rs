@@ -7,6 +7,7 @@ use hearth_crypto::SigningKey;
 use hearth_types::ServerName;
 
 use crate::signing_key::OldVerifyKeys;
+use crate::storage::Storage;
 
 /// Everything the HTTP handlers depend on. Cheap to clone (shared parts are behind `Arc`).
 ///
@@ -27,4 +28,7 @@ pub struct AppState {
     pub well_known_server: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_request_body_bytes: u64,
+    /// The database; request authentication ([`super::auth::Authenticated`]) looks tokens up here, services
+    /// hold their own clone.
+    pub storage: Storage,
 }

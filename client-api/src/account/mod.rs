@@ -1,0 +1,3 @@
+//! Account management: identity of the caller, registration, login, passwords, devices, profiles.
+
+pub mod whoami;

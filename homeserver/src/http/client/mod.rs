@@ -1,0 +1,32 @@
+//! Client-server API handlers, one module per area. Each area exposes `routes()`; [`routes`] merges them.
+//!
+//! Paths are registered under `/_matrix/client/v3` and, for endpoints that existed in r0, also under
+//! `/_matrix/client/r0` through [`v3_and_r0`], so older clients and bots keep working unchanged.
+
+mod account;
+
+use axum::Router;
+use axum::routing::MethodRouter;
+
+use super::state::AppState;
+
+/// The stable client API prefix.
+pub const V3: &str = "/_matrix/client/v3";
+/// The legacy prefix still called by older clients for the endpoints that existed in r0.
+pub const R0: &str = "/_matrix/client/r0";
+
+/// Every client-API area's routes, merged.
+pub fn routes() -> Router<AppState> {
+    Router::new().merge(account::routes())
+}
+
+/// Registers `handler` at `{V3}{path}` and `{R0}{path}` (`path` starts with `/`).
+pub fn v3_and_r0(
+    router: Router<AppState>,
+    path: &str,
+    handler: MethodRouter<AppState>,
+) -> Router<AppState> {
+    router
+        .route(&format!("{V3}{path}"), handler.clone())
+        .route(&format!("{R0}{path}"), handler)
+}

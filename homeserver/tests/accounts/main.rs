@@ -1,0 +1,5 @@
+//! Accounts over real HTTP on both backends: access-token authentication, registration, login, devices,
+//! profile, shared-secret registration, and the admin CLI.
+
+mod common;
+mod tokens;
