@@ -15,6 +15,7 @@ import pytest
 
 import nio_session
 from hearth_harness import REPO_ROOT, HarnessError, HearthOptions, HearthServer, server_class
+from synapse_peer import SynapsePeer
 
 ENABLED_LIST = REPO_ROOT / "e2e" / "enabled.txt"
 SUITE = "python"
@@ -104,6 +105,30 @@ def hearth_factory(hearth_binary: Path, tmp_path: Path, request: pytest.FixtureR
         if failed:
             print(f"--- {server.log_path} (tail)\n{server.log_tail()}")
         server.close()
+
+
+@pytest.fixture
+def synapse_peer(tmp_path: Path, request: pytest.FixtureRequest):
+    """Starts Synapse federation peers (synapse_peer.SynapsePeer) on loopback; all are closed after the test.
+
+    The database follows HEARTH_E2E_DATABASE (sqlite or postgres). Synapse comes from $HEARTH_CACHE/synapse-venv
+    (scripts/e2e/python.sh installs it). When the test failed, each peer's log tail is printed.
+    """
+    peers: list[SynapsePeer] = []
+
+    def start() -> SynapsePeer:
+        peer = SynapsePeer(tmp_path / f"synapse{len(peers)}", os.environ.get("HEARTH_E2E_DATABASE", "sqlite"))
+        peers.append(peer)
+        peer.start()
+        return peer
+
+    yield start
+    failed = any(getattr(getattr(request.node, f"report_{when}", None), "failed", False)
+                 for when in ("setup", "call"))
+    for peer in peers:
+        if failed:
+            print(f"--- {peer.log_path} (tail)\n{peer.log_tail()}")
+        peer.close()
 
 
 @pytest.fixture

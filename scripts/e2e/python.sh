@@ -14,6 +14,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/install.bash"
 
 e2e_install_python
 e2e_prepare_server
+# The federation peer tests (synapse_peer fixture) run Synapse next to whatever server is under test.
+e2e_install_synapse
 
 cd "$E2E_ROOT/e2e/python"
 e2e_log "matrix-nio suite against ${HEARTH_E2E_SERVER:-hearth} ${HEARTH_BIN:-} (database: ${HEARTH_E2E_DATABASE:-sqlite})"

