@@ -8,7 +8,9 @@
 //! Unlike the pure crates below it, it does network I/O (DNS, HTTPS) — on purpose, as its job.
 
 pub mod auth;
+pub mod client;
 pub mod discovery;
 mod error;
+pub mod ip_policy;
 
 pub use error::Error;
