@@ -12,5 +12,9 @@ pub mod client;
 pub mod discovery;
 mod error;
 pub mod ip_policy;
+pub mod keys;
+pub mod membership;
+pub mod outbound;
+pub mod transactions;
 
 pub use error::Error;

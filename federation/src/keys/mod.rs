@@ -1,0 +1,3 @@
+//! Server keys through a notary (spec: "Querying Keys Through Another Server").
+
+pub mod query;
