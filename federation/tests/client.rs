@@ -12,7 +12,7 @@ use hearth_crypto::SigningKey;
 use hearth_federation::Error;
 use hearth_federation::auth::authenticate_request;
 use hearth_federation::client::{FederationClient, HttpsWellKnownFetcher, Limits, TlsSettings};
-use hearth_federation::discovery::{HickoryDns, ServerResolver};
+use hearth_federation::discovery::{HickoryDns, ServerResolver, TlsHost};
 use hearth_federation::ip_policy::IpPolicy;
 use hearth_types::ServerName;
 use serde_json::{Value, json};
@@ -141,7 +141,7 @@ async fn start_server(
                     sni,
                 });
                 let answer = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nCache-Control: max-age=7200\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 let _ = tls.write_all(answer.as_bytes()).await;
@@ -404,4 +404,92 @@ async fn loopback_destinations_are_refused_by_the_default_policy_without_connect
     let answer: Result<Value, _> = s.client.get_json(&destination, "/x").await;
     assert!(matches!(answer, Err(Error::DeniedAddress { .. })));
     assert!(seen.try_recv().is_err(), "no request reached the server");
+}
+
+/// A resolver whose well-known fetcher is the real HTTPS one, pointed at `port` instead of 443.
+async fn resolver_with_real_fetcher(port: u16, policy: IpPolicy) -> ServerResolver {
+    let dns_addr = start_dns(vec![(
+        "wk.test",
+        TestRecord::A(std::net::Ipv4Addr::LOCALHOST),
+    )])
+    .await;
+    let dns = Arc::new(HickoryDns::with_name_server(dns_addr));
+    let fetcher = must(
+        HttpsWellKnownFetcher::with_port(dns.clone(), policy.clone(), &insecure(), port),
+        "fetcher",
+    );
+    ServerResolver::new(dns, Arc::new(fetcher), policy)
+}
+
+#[tokio::test]
+async fn well_known_is_fetched_over_https_with_sni_and_cached() {
+    let (chain, key, _) = certificate(&["wk.test"], false);
+    let (addr, mut seen) =
+        start_server(chain, key, 200, r#"{"m.server": "127.0.0.1:4321"}"#.into()).await;
+    let resolver = resolver_with_real_fetcher(addr.port(), loopback()).await;
+    let server = must(ServerName::parse("wk.test"), "name");
+    for _ in 0..2 {
+        let destination = must(resolver.resolve(&server).await, "resolve");
+        assert_eq!(
+            destination.addresses,
+            vec![must("127.0.0.1:4321".parse::<SocketAddr>(), "addr")]
+        );
+        assert_eq!(destination.host_header, "127.0.0.1:4321");
+        assert_eq!(
+            destination.tls_host,
+            TlsHost::Ip(std::net::Ipv4Addr::LOCALHOST.into())
+        );
+    }
+    let Some(request) = seen.recv().await else {
+        panic!("no well-known request")
+    };
+    assert_eq!(
+        (request.method.as_str(), request.target.as_str()),
+        ("GET", "/.well-known/matrix/server")
+    );
+    assert_eq!(request.sni.as_deref(), Some("wk.test"));
+    assert!(
+        seen.try_recv().is_err(),
+        "the second resolution used the cache"
+    );
+}
+
+#[tokio::test]
+async fn oversized_well_known_answers_are_ignored() {
+    let (chain, key, _) = certificate(&["wk.test"], false);
+    let huge = format!(
+        r#"{{"m.server": "127.0.0.1:4321", "pad": "{}"}}"#,
+        "x".repeat(60 * 1024)
+    );
+    let (addr, _seen) = start_server(chain, key, 200, huge).await;
+    let resolver = resolver_with_real_fetcher(addr.port(), loopback()).await;
+    let destination = must(
+        resolver
+            .resolve(&must(ServerName::parse("wk.test"), "name"))
+            .await,
+        "resolve",
+    );
+    assert_eq!(
+        destination.addresses,
+        vec![must("127.0.0.1:8448".parse::<SocketAddr>(), "addr")]
+    );
+    assert_eq!(destination.host_header, "wk.test");
+}
+
+#[tokio::test]
+async fn well_known_is_not_fetched_from_denied_addresses() {
+    let (chain, key, _) = certificate(&["wk.test"], false);
+    let (addr, mut seen) = start_server(chain, key, 200, r#"{"m.server": "8.8.8.8"}"#.into()).await;
+    let resolver = resolver_with_real_fetcher(addr.port(), IpPolicy::default()).await;
+    let result = resolver
+        .resolve(&must(ServerName::parse("wk.test"), "name"))
+        .await;
+    assert!(
+        matches!(result, Err(Error::DeniedAddress { .. })),
+        "{result:?}"
+    );
+    assert!(
+        seen.try_recv().is_err(),
+        "no request reached the loopback server"
+    );
 }

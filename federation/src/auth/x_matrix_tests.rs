@@ -345,3 +345,22 @@ fn unknown_key_ids_and_garbage_signatures_are_unauthorized() {
         Some((401, "M_UNAUTHORIZED"))
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn parsing_arbitrary_headers_never_panics(header in "\\PC{0,200}") {
+        let _ = XMatrix::parse(&header);
+        let _ = XMatrix::parse(&format!("X-Matrix {header}"));
+    }
+
+    #[test]
+    fn formatted_headers_parse_back(sig in "[A-Za-z0-9+/]{1,90}", version in "[A-Za-z0-9_]{1,10}") {
+        let header = XMatrix {
+            origin: name("a.example:8448"),
+            destination: Some(name("[::1]:1")),
+            key: match KeyId::parse(&format!("ed25519:{version}")) { Ok(k) => k, Err(e) => panic!("{e}") },
+            sig,
+        };
+        proptest::prop_assert_eq!(XMatrix::parse(&header.to_header_value()).ok(), Some(header));
+    }
+}
