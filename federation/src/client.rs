@@ -226,8 +226,11 @@ impl FederationClient {
             .await
     }
 
-    /// Any method. `path_and_query` must be the exact request target (already percent-encoded); it is
-    /// what the signature covers.
+    /// Any method. `path_and_query` is the request target, percent-encoded by the caller; characters a
+    /// URL cannot carry raw are encoded, and the signature covers the target as finally sent.
+    ///
+    /// When discovery returns addresses on several ports (SRV records with different ports), only those
+    /// on the first address's port are tried.
     pub async fn request_json<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -259,16 +262,23 @@ impl FederationClient {
                 .collect();
             self.discovered.set(name, same_port);
         }
-        let url = format!(
+        let url = reqwest::Url::parse(&format!(
             "https://{}:{port}{path_and_query}",
             target.tls_host.url_host()
-        );
+        ))
+        .map_err(|e| failed(format!("request URL: {e}")))?;
+        // Sign the target exactly as it goes on the wire: the URL parser may percent-encode characters
+        // the caller left raw, and the receiver verifies against what it received.
+        let sent_target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
         let header = sign_request(
             &self.signing_key,
             &self.server_name,
             destination,
             method.as_str(),
-            path_and_query,
+            &sent_target,
             body,
         )?;
         let authorization = HeaderValue::from_str(&header.to_header_value())
@@ -277,7 +287,7 @@ impl FederationClient {
             .map_err(|e| failed(format!("host header: {e}")))?;
         let mut request = self
             .http
-            .request(method, &url)
+            .request(method, url)
             .header(AUTHORIZATION, authorization)
             .header(HOST, host);
         if let Some(body) = body {

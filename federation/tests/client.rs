@@ -281,12 +281,20 @@ async fn get_requests_are_signed_without_content() {
     );
     let answer: Result<Value, _> = s
         .client
-        .get_json(&destination, "/_matrix/federation/v1/version")
+        .get_json(
+            &destination,
+            "/_matrix/federation/v1/query/profile?user_id=@a b:c",
+        )
         .await;
     assert!(answer.is_ok());
     let Some(request) = seen.recv().await else {
         panic!("no request seen")
     };
+    // The raw space was encoded on the wire, and the signature covers the encoded target.
+    assert_eq!(
+        request.target,
+        "/_matrix/federation/v1/query/profile?user_id=@a%20b:c"
+    );
     assert_eq!(request.headers.get("content-type"), None);
     assert!(verify_seen(&request, &destination, &s).await.is_ok());
 }
