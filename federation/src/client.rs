@@ -192,6 +192,29 @@ impl FederationClient {
         })
     }
 
+    /// The production set-up in one call: system DNS (`/etc/resolv.conf`), the HTTPS well-known
+    /// fetcher and a resolver, all under `policy` and `tls`.
+    pub fn with_system_dns(
+        server_name: ServerName,
+        signing_key: SigningKey,
+        policy: IpPolicy,
+        tls: &TlsSettings,
+        limits: Limits,
+    ) -> Result<Self, Error> {
+        let dns: Arc<dyn Dns> = Arc::new(
+            crate::discovery::HickoryDns::from_system_conf()
+                .map_err(|e| Error::ClientConfig(format!("system DNS configuration: {e}")))?,
+        );
+        let fetcher = HttpsWellKnownFetcher::new(dns.clone(), policy.clone(), tls)?;
+        let resolver = Arc::new(ServerResolver::new(dns, Arc::new(fetcher), policy));
+        Self::new(server_name, signing_key, resolver, tls, limits)
+    }
+
+    /// The resolver, e.g. to resolve a destination for logging or to share its well-known cache.
+    pub fn resolver(&self) -> &Arc<ServerResolver> {
+        &self.resolver
+    }
+
     /// `GET path_and_query` on `destination`, parsing the JSON answer as `T`.
     pub async fn get_json<T: DeserializeOwned>(
         &self,

@@ -140,10 +140,17 @@ async fn start_server(
                     body: request_body,
                     sni,
                 });
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nCache-Control: max-age=7200\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                // A 3xx answer redirects to `body`.
+                let answer = if (300..400).contains(&status) {
+                    format!(
+                        "HTTP/1.1 {status} X\r\nLocation: {body}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                } else {
+                    format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nCache-Control: max-age=7200\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
                 let _ = tls.write_all(answer.as_bytes()).await;
                 let _ = tls.shutdown().await;
             });
@@ -416,10 +423,10 @@ async fn loopback_destinations_are_refused_by_the_default_policy_without_connect
 
 /// A resolver whose well-known fetcher is the real HTTPS one, pointed at `port` instead of 443.
 async fn resolver_with_real_fetcher(port: u16, policy: IpPolicy) -> ServerResolver {
-    let dns_addr = start_dns(vec![(
-        "wk.test",
-        TestRecord::A(std::net::Ipv4Addr::LOCALHOST),
-    )])
+    let dns_addr = start_dns(vec![
+        ("wk.test", TestRecord::A(std::net::Ipv4Addr::LOCALHOST)),
+        ("wk2.test", TestRecord::A(std::net::Ipv4Addr::LOCALHOST)),
+    ])
     .await;
     let dns = Arc::new(HickoryDns::with_name_server(dns_addr));
     let fetcher = must(
@@ -500,4 +507,62 @@ async fn well_known_is_not_fetched_from_denied_addresses() {
         seen.try_recv().is_err(),
         "no request reached the loopback server"
     );
+}
+
+#[tokio::test]
+async fn well_known_redirects_are_followed_but_not_to_denied_addresses() {
+    let (chain, key, _) = certificate(&["wk.test", "wk2.test"], false);
+    let (target, _) = start_server(
+        chain.clone(),
+        key.clone_key(),
+        200,
+        r#"{"m.server": "127.0.0.1:4321"}"#.into(),
+    )
+    .await;
+    let location = format!(
+        "https://wk2.test:{}/.well-known/matrix/server",
+        target.port()
+    );
+    let (redirecting, _) = start_server(chain.clone(), key.clone_key(), 302, location).await;
+    let resolver = resolver_with_real_fetcher(redirecting.port(), loopback()).await;
+    let server = must(ServerName::parse("wk.test"), "name");
+    let destination = must(resolver.resolve(&server).await, "resolve");
+    assert_eq!(destination.host_header, "127.0.0.1:4321");
+
+    let denied = "https://10.0.0.1/.well-known/matrix/server".to_owned();
+    let (redirecting, _) = start_server(chain, key, 302, denied).await;
+    let resolver = resolver_with_real_fetcher(redirecting.port(), loopback()).await;
+    let destination = must(resolver.resolve(&server).await, "resolve");
+    assert_eq!(
+        destination.host_header, "wk.test",
+        "the redirect was refused"
+    );
+    assert_eq!(
+        destination.addresses,
+        vec![must("127.0.0.1:8448".parse::<SocketAddr>(), "addr")]
+    );
+}
+
+#[tokio::test]
+async fn the_system_dns_set_up_builds() {
+    let origin = must(ServerName::parse("origin.test"), "name");
+    let key = must(SigningKey::from_seed("c1", &[7; 32]), "key");
+    let client = FederationClient::with_system_dns(
+        origin,
+        key,
+        IpPolicy::default(),
+        &TlsSettings::default(),
+        Limits::default(),
+    );
+    // Without /etc/resolv.conf the error must say so rather than panic.
+    match client {
+        Ok(client) => assert!(
+            client.resolver().policy().permits(
+                "8.8.8.8"
+                    .parse()
+                    .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into())
+            )
+        ),
+        Err(e) => assert!(matches!(e, Error::ClientConfig(_))),
+    }
 }
