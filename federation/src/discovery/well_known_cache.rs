@@ -1,8 +1,11 @@
 //! Reading `/.well-known/matrix/server` answers and caching them by the spec's rules.
 //!
 //! Successful answers are cached as their `Cache-Control`/`Expires` headers say, bounded to
-//! [`MIN_CACHE`]..=[`MAX_CACHE`], [`DEFAULT_CACHE`] without headers; failures and invalid documents
-//! are cached for [`ERROR_CACHE`]. Pure: the caller passes the current time.
+//! [`MIN_CACHE`]..=[`MAX_CACHE`], [`DEFAULT_CACHE`] without headers; invalid documents and error
+//! statuses (a real answer: "no delegation here") for [`ERROR_CACHE`]. A fetch that got no answer at
+//! all (connection refused, TLS, time limit) may be transient, so it is cached for
+//! [`FIRST_FAILURE_CACHE`], doubling with each consecutive failure up to [`ERROR_CACHE`] — the spec's
+//! "exponentially back off for repeated failures". Pure: the caller passes the current time.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -19,6 +22,8 @@ pub const MAX_CACHE: Duration = Duration::from_secs(48 * 60 * 60);
 pub const MIN_CACHE: Duration = Duration::from_secs(5 * 60);
 /// Cache time of a failed fetch or an invalid document (the spec: "up to an hour").
 pub const ERROR_CACHE: Duration = Duration::from_secs(60 * 60);
+/// Cache time of the first failed fetch of a host (no answer at all); doubles per consecutive failure.
+pub const FIRST_FAILURE_CACHE: Duration = Duration::from_secs(2 * 60);
 /// Largest well-known body read; larger answers are invalid.
 pub const MAX_BODY_BYTES: usize = 50 * 1024;
 
@@ -89,6 +94,8 @@ pub fn cache_lifetime(
 struct Entry {
     delegated: Option<ServerName>,
     expires_at: Instant,
+    /// Consecutive fetches that got no answer, for the failure backoff.
+    failures: u32,
 }
 
 /// Well-known outcomes by hostname. Not synchronised: the resolver keeps it behind a mutex.
@@ -110,8 +117,8 @@ impl WellKnownCache {
             .map(|entry| entry.delegated.clone())
     }
 
-    /// Records the outcome of a fetch of `host` at `now` (`wall_now` for `Expires`): a valid answer per
-    /// its headers, anything else for [`ERROR_CACHE`]. Returns the outcome.
+    /// Records the outcome of a fetch of `host` at `now` (`wall_now` for `Expires`): `response` is
+    /// `None` when the fetch got no answer. Returns the delegated name, if any.
     pub fn record(
         &mut self,
         host: &str,
@@ -120,13 +127,24 @@ impl WellKnownCache {
         wall_now: SystemTime,
     ) -> Option<ServerName> {
         let delegated = response.and_then(parse_well_known);
+        let failures = match response {
+            None => self
+                .entries
+                .get(host)
+                .map_or(0, |entry| entry.failures)
+                .saturating_add(1),
+            Some(_) => 0,
+        };
         let lifetime = match (response, &delegated) {
             (Some(response), Some(_)) => cache_lifetime(
                 response.cache_control.as_deref(),
                 response.expires.as_deref(),
                 wall_now,
             ),
-            _ => ERROR_CACHE,
+            (Some(_), None) => ERROR_CACHE,
+            (None, _) => FIRST_FAILURE_CACHE
+                .saturating_mul(1u32 << (failures - 1).min(16))
+                .min(ERROR_CACHE),
         };
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.retain(|_, entry| entry.expires_at > now);
@@ -139,6 +157,7 @@ impl WellKnownCache {
             Entry {
                 delegated: delegated.clone(),
                 expires_at: now + lifetime,
+                failures,
             },
         );
         delegated
@@ -251,21 +270,56 @@ mod tests {
     }
 
     #[test]
-    fn failures_and_invalid_answers_are_cached_for_an_hour() {
+    fn invalid_answers_are_cached_for_an_hour() {
         let mut cache = WellKnownCache::default();
         let (t0, wall) = (Instant::now(), SystemTime::now());
-        assert_eq!(cache.record("down.example", None, t0, wall), None);
         let invalid = WellKnownResponse {
             cache_control: Some("max-age=86400".into()),
             ..ok("{}")
         };
+        let not_found = WellKnownResponse {
+            status: 404,
+            ..ok(r#"{"m.server": "a.example"}"#)
+        };
         assert_eq!(cache.record("bad.example", Some(&invalid), t0, wall), None);
-        for host in ["down.example", "bad.example"] {
-            assert_eq!(
-                cache.get(host, t0 + ERROR_CACHE - Duration::from_secs(1)),
-                Some(None)
-            );
+        assert_eq!(
+            cache.record("none.example", Some(&not_found), t0, wall),
+            None
+        );
+        for host in ["bad.example", "none.example"] {
+            let before = t0 + ERROR_CACHE - Duration::from_secs(1);
+            assert_eq!(cache.get(host, before), Some(None));
             assert_eq!(cache.get(host, t0 + ERROR_CACHE), None);
         }
+    }
+
+    #[test]
+    fn failed_fetches_back_off_exponentially_up_to_an_hour_and_reset_on_an_answer() {
+        let mut cache = WellKnownCache::default();
+        let (mut now, wall) = (Instant::now(), SystemTime::now());
+        let mut lifetimes = Vec::new();
+        for _ in 0..7 {
+            assert_eq!(cache.record("down.example", None, now, wall), None);
+            let mut lifetime = Duration::ZERO;
+            while cache.get("down.example", now + lifetime).is_some() {
+                lifetime += Duration::from_secs(60);
+            }
+            lifetimes.push(lifetime.as_secs() / 60);
+            now += lifetime;
+        }
+        assert_eq!(lifetimes, [2, 4, 8, 16, 32, 60, 60]);
+        let answer = ok(r#"{"m.server": "up.example"}"#);
+        assert!(
+            cache
+                .record("down.example", Some(&answer), now, wall)
+                .is_some()
+        );
+        assert_eq!(cache.record("down.example", None, now, wall), None);
+        let after_first_failure = now + FIRST_FAILURE_CACHE;
+        assert_eq!(
+            cache.get("down.example", after_first_failure),
+            None,
+            "backoff restarted"
+        );
     }
 }
