@@ -1,7 +1,7 @@
 //! `PUT /_matrix/federation/v1/send/{txnId}` — a transaction of PDUs and EDUs, and the per-PDU answer.
 //!
 //! PDUs stay raw JSON: they are verified against exactly the bytes received (unknown fields included)
-//! before any typed view is taken. EDUs are kept raw too ([`Edu`] is a typed view of one) so a single
+//! before any typed view is taken. EDUs are kept raw too ([`Edu`](super::Edu) is a typed view of one) so a single
 //! malformed EDU cannot fail the whole transaction.
 
 use std::collections::BTreeMap;
