@@ -7,6 +7,7 @@ pub mod http;
 pub mod logging;
 pub mod notifier;
 pub mod server;
+pub mod services;
 pub mod signing_key;
 pub mod storage;
 pub mod tls;

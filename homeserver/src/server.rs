@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::serve::ListenerTask;
 use crate::http::{self, AppState};
+use crate::services::accounts::AccountsService;
 use crate::signing_key::{self, OldVerifyKeys};
 use crate::storage::Storage;
 use crate::tls;
@@ -123,6 +124,12 @@ async fn bind_and_serve(
             .map(|(_, address, _)| config.well_known_server(address.port())),
         max_request_body_bytes: config.listen.max_request_body_bytes,
         storage: storage.clone(),
+        accounts: Arc::new(AccountsService::new(
+            storage.clone(),
+            server_name.clone(),
+            config.registration.clone(),
+            &config.login.jwt,
+        )),
     };
 
     let mut listeners = vec![tokio::spawn(

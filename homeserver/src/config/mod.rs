@@ -70,6 +70,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Who may create accounts.
     pub registration: RegistrationConfig,
+    /// Extra ways to log in.
+    pub login: LoginConfig,
     /// Server-server API.
     pub federation: FederationConfig,
     /// Room defaults.
@@ -114,6 +116,42 @@ pub struct RegistrationConfig {
     pub token_required: bool,
     /// Enables `/_synapse/admin/v1/register` with this HMAC secret when non-empty.
     pub shared_secret: String,
+    /// Anyone may create a guest account (`kind=guest`), independently of `open` and `token_required`.
+    pub guests: bool,
+}
+
+/// `[login]`: login types beyond `m.login.password`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    /// `org.matrix.login.jwt`.
+    pub jwt: JwtLoginConfig,
+}
+
+/// `[login.jwt]`: log in (and, on first login, create the account) with a JSON Web Token signed by a trusted
+/// issuer; off by default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwtLoginConfig {
+    /// Whether `org.matrix.login.jwt` is offered and accepted.
+    pub enabled: bool,
+    /// The HMAC secret the tokens are signed with (required when enabled).
+    pub secret: String,
+    /// `HS256`, `HS384` or `HS512`.
+    pub algorithm: String,
+    /// When non-empty, the `iss` claim must equal it.
+    pub issuer: String,
+}
+
+impl Default for JwtLoginConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            secret: String::new(),
+            algorithm: "HS256".to_owned(),
+            issuer: String::new(),
+        }
+    }
 }
 
 /// `[federation]`.
@@ -193,6 +231,7 @@ impl Default for Config {
             listen: ListenConfig::default(),
             database: DatabaseConfig::default(),
             registration: RegistrationConfig::default(),
+            login: LoginConfig::default(),
             federation: FederationConfig::default(),
             rooms: RoomsConfig::default(),
             well_known: WellKnownConfig::default(),
@@ -219,6 +258,7 @@ impl Default for RegistrationConfig {
             open: false,
             token_required: true,
             shared_secret: String::new(),
+            guests: false,
         }
     }
 }
@@ -329,6 +369,9 @@ impl Config {
         if !copy.registration.shared_secret.is_empty() {
             copy.registration.shared_secret = "<redacted>".to_owned();
         }
+        if !copy.login.jwt.secret.is_empty() {
+            copy.login.jwt.secret = "<redacted>".to_owned();
+        }
         if let Some(redacted) = redact_url_password(&copy.database.url) {
             copy.database.url = redacted;
         }
@@ -412,9 +455,11 @@ mod tests {
     fn redacted_copy_hides_shared_secret_and_database_password() {
         let mut config = Config::default();
         config.registration.shared_secret = "s3cret".into();
+        config.login.jwt.secret = "jwt-s3cret".into();
         config.database.url = "postgres://hearth:pw@db:5432/hearth".into();
         let printed = config.to_redacted_toml();
         assert!(!printed.contains("s3cret"));
+        assert!(!printed.contains("jwt-s3cret"));
         assert!(!printed.contains(":pw@"));
         assert!(printed.contains("postgres://hearth:<redacted>@db:5432/hearth"));
     }

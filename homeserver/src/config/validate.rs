@@ -32,6 +32,7 @@ impl Config {
         self.check_well_known(&mut problems);
         self.check_logging(&mut problems);
         self.check_keys(&mut problems);
+        self.check_login(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -168,6 +169,19 @@ impl Config {
                  as \"info,hearth=debug\"",
                 self.logging.level
             ));
+        }
+    }
+
+    fn check_login(&self, problems: &mut Vec<String>) {
+        let jwt = &self.login.jwt;
+        if !matches!(jwt.algorithm.as_str(), "HS256" | "HS384" | "HS512") {
+            problems.push(format!(
+                "login.jwt.algorithm `{}`: expected HS256, HS384 or HS512",
+                jwt.algorithm
+            ));
+        }
+        if jwt.enabled && jwt.secret.is_empty() {
+            problems.push("login.jwt.secret must be set when login.jwt.enabled is true".to_owned());
         }
     }
 

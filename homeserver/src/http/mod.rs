@@ -12,6 +12,7 @@ mod discovery;
 mod error;
 mod federation_version;
 mod health;
+pub mod json;
 pub mod serve;
 mod server_keys;
 mod state;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use hearth_crypto::SigningKey;
 use hearth_types::ServerName;
 
+use crate::services::accounts::AccountsService;
 use crate::signing_key::OldVerifyKeys;
 use crate::storage::Storage;
 
@@ -31,4 +32,6 @@ pub struct AppState {
     /// The database; request authentication ([`super::auth::Authenticated`]) looks tokens up here, services
     /// hold their own clone.
     pub storage: Storage,
+    /// Users, devices, access tokens, user-interactive auth and profiles.
+    pub accounts: Arc<AccountsService>,
 }

@@ -47,6 +47,12 @@ pub fn test_config(data_dir: &Path, database_url: &str) -> Config {
     config
 }
 
+/// Open registration (`m.login.dummy`), no token.
+pub fn open_registration(config: &mut Config) {
+    config.registration.open = true;
+    config.registration.token_required = false;
+}
+
 /// Starts a server on a fresh `backend` database after `adjust` changed its configuration.
 pub async fn start(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
     let db = fresh_db(backend).await;
@@ -97,6 +103,42 @@ impl TestServer {
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is JSON: {text}"))
         };
         (status, json)
+    }
+
+    /// Sends a raw body (to test malformed JSON); returns status and JSON body.
+    pub async fn call_raw(&self, method: reqwest::Method, path: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request is answered");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("body is JSON"))
+    }
+
+    /// Registers `username` with `password` through open registration (the server must allow it) and returns
+    /// the access token.
+    pub async fn register_open(&self, username: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/_matrix/client/v3/register",
+                None,
+                Some(&serde_json::json!({
+                    "username": username,
+                    "password": password,
+                    "auth": {"type": "m.login.dummy"},
+                })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
     }
 
     /// Stops the server and closes the extra storage handle.

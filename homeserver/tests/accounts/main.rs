@@ -2,4 +2,9 @@
 //! profile, shared-secret registration, and the admin CLI.
 
 mod common;
+mod devices;
+mod login;
+mod profile;
+mod register;
+mod shared_secret;
 mod tokens;

@@ -1,17 +1,40 @@
-//! Account endpoints: `/account/whoami`.
+//! Account endpoints: `/account/whoami`, `/account/password`, `/account/deactivate`; and how the accounts
+//! service's errors become responses (a UIA challenge is a 401 with the challenge body).
 
 use axum::Json;
 use axum::Router;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hearth_client_api::account::password::{
+    ChangePasswordRequest, DEACTIVATE_PATH, DeactivateRequest, DeactivateResponse, PATH,
+};
 use hearth_client_api::account::whoami::WhoamiResponse;
+use serde_json::{Value, json};
 
 use super::v3_and_r0;
 use crate::http::auth::Authenticated;
+use crate::http::error::ApiError;
+use crate::http::json::MatrixJson;
 use crate::http::state::AppState;
+use crate::services::accounts::AccountsError;
 
 /// The account routes.
 pub fn routes() -> Router<AppState> {
-    v3_and_r0(Router::new(), "/account/whoami", get(whoami))
+    let router = v3_and_r0(Router::new(), "/account/whoami", get(whoami));
+    let router = v3_and_r0(router, PATH, post(change_password));
+    v3_and_r0(router, DEACTIVATE_PATH, post(deactivate))
+}
+
+impl IntoResponse for AccountsError {
+    fn into_response(self) -> Response {
+        match self {
+            AccountsError::AuthRequired(body) => {
+                (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+            }
+            AccountsError::Matrix(error) => ApiError(error).into_response(),
+        }
+    }
 }
 
 /// `GET /account/whoami`: who the access token belongs to.
@@ -21,4 +44,42 @@ async fn whoami(auth: Authenticated) -> Json<WhoamiResponse> {
         device_id: auth.device_id.map(|device| device.to_string()),
         is_guest: auth.is_guest,
     })
+}
+
+/// `POST /account/password` (UIA: the current password).
+async fn change_password(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Authenticated,
+    MatrixJson(body): MatrixJson<ChangePasswordRequest>,
+) -> Result<Json<Value>, AccountsError> {
+    state
+        .accounts
+        .authenticate_user(&auth.user_id, body.auth)
+        .await?;
+    state
+        .accounts
+        .change_password(
+            &auth.user_id,
+            &body.new_password,
+            body.logout_devices,
+            auth.device_id.as_ref(),
+        )
+        .await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /account/deactivate` (UIA: the current password).
+async fn deactivate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Authenticated,
+    MatrixJson(body): MatrixJson<DeactivateRequest>,
+) -> Result<Json<DeactivateResponse>, AccountsError> {
+    state
+        .accounts
+        .authenticate_user(&auth.user_id, body.auth)
+        .await?;
+    state.accounts.deactivate(&auth.user_id).await?;
+    Ok(Json(DeactivateResponse {
+        id_server_unbind_result: "no-support".to_owned(),
+    }))
 }

@@ -4,6 +4,11 @@
 //! `/_matrix/client/r0` through [`v3_and_r0`], so older clients and bots keep working unchanged.
 
 mod account;
+mod devices;
+mod login;
+mod profile;
+mod register;
+mod synapse_admin;
 
 use axum::Router;
 use axum::routing::MethodRouter;
@@ -17,7 +22,13 @@ pub const R0: &str = "/_matrix/client/r0";
 
 /// Every client-API area's routes, merged.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(account::routes())
+    Router::new()
+        .merge(account::routes())
+        .merge(register::routes())
+        .merge(login::routes())
+        .merge(devices::routes())
+        .merge(profile::routes())
+        .merge(synapse_admin::routes())
 }
 
 /// Registers `handler` at `{V3}{path}` and `{R0}{path}` (`path` starts with `/`).

@@ -1,0 +1,119 @@
+//! Profile endpoints: `GET /profile/{userId}`, `GET/PUT /profile/{userId}/displayname|avatar_url`.
+//!
+//! Reads need no token (the spec lets servers require one; Synapse does not by default). Changes are not yet
+//! propagated to the user's member events: that joins when the rooms service offers a profile-update call.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use hearth_client_api::MatrixError;
+use hearth_client_api::account::profile::{
+    ProfileResponse, SetAvatarUrlRequest, SetDisplaynameRequest,
+};
+use hearth_client_api::error::ErrorCode;
+use hearth_types::UserId;
+use serde_json::{Value, json};
+
+use super::v3_and_r0;
+use crate::http::auth::Authenticated;
+use crate::http::json::MatrixJson;
+use crate::http::state::AppState;
+use crate::services::accounts::AccountsError;
+
+/// The profile routes.
+pub fn routes() -> Router<AppState> {
+    let router = v3_and_r0(Router::new(), "/profile/{user_id}", get(profile));
+    let router = v3_and_r0(
+        router,
+        "/profile/{user_id}/displayname",
+        get(displayname).put(set_displayname),
+    );
+    v3_and_r0(
+        router,
+        "/profile/{user_id}/avatar_url",
+        get(avatar_url).put(set_avatar_url),
+    )
+}
+
+fn parse_user(user_id: &str) -> Result<UserId, MatrixError> {
+    UserId::parse(user_id).map_err(|error| {
+        MatrixError::new(ErrorCode::InvalidParam, format!("Invalid user ID: {error}"))
+    })
+}
+
+/// `GET /profile/{userId}`.
+async fn profile(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<ProfileResponse>, AccountsError> {
+    let profile = state.accounts.profile(&parse_user(&user_id)?).await?;
+    Ok(Json(ProfileResponse {
+        displayname: profile.displayname,
+        avatar_url: profile.avatar_url,
+    }))
+}
+
+/// `GET /profile/{userId}/displayname`.
+async fn displayname(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<ProfileResponse>, AccountsError> {
+    let profile = state.accounts.profile(&parse_user(&user_id)?).await?;
+    Ok(Json(ProfileResponse {
+        displayname: profile.displayname,
+        avatar_url: None,
+    }))
+}
+
+/// `GET /profile/{userId}/avatar_url`.
+async fn avatar_url(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<ProfileResponse>, AccountsError> {
+    let profile = state.accounts.profile(&parse_user(&user_id)?).await?;
+    Ok(Json(ProfileResponse {
+        displayname: None,
+        avatar_url: profile.avatar_url,
+    }))
+}
+
+/// `PUT /profile/{userId}/displayname`.
+async fn set_displayname(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(user_id): Path<String>,
+    MatrixJson(body): MatrixJson<SetDisplaynameRequest>,
+) -> Result<Json<Value>, AccountsError> {
+    let target = parse_user(&user_id)?;
+    state
+        .accounts
+        .set_displayname(
+            &auth.user_id,
+            auth.is_admin,
+            &target,
+            body.displayname.as_deref(),
+        )
+        .await?;
+    Ok(Json(json!({})))
+}
+
+/// `PUT /profile/{userId}/avatar_url`.
+async fn set_avatar_url(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(user_id): Path<String>,
+    MatrixJson(body): MatrixJson<SetAvatarUrlRequest>,
+) -> Result<Json<Value>, AccountsError> {
+    let target = parse_user(&user_id)?;
+    state
+        .accounts
+        .set_avatar_url(
+            &auth.user_id,
+            auth.is_admin,
+            &target,
+            body.avatar_url.as_deref(),
+        )
+        .await?;
+    Ok(Json(json!({})))
+}
