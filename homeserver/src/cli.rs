@@ -1,4 +1,4 @@
-//! The `hearth` command line: `serve` (the default), `config check`, and later `admin …`.
+//! The `hearth` command line: `serve` (the default), `config check` and `admin …`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,8 +26,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Top-level subcommands. Administration (`hearth admin user|invite|room …`, against the same database)
-/// joins here as an `Admin` variant with its own subcommand enum.
+/// Top-level subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the homeserver until SIGTERM or Ctrl-C (the default).
@@ -35,6 +34,8 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Administer users and registration tokens in the configured database (works while the server runs).
+    Admin(crate::admin::AdminArgs),
 }
 
 /// `hearth config …`.
@@ -49,6 +50,10 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config),
         Command::Config(ConfigCommand::Check) => check_config(cli.config),
+        Command::Admin(args) => match load_config(cli.config.as_ref()) {
+            Some((config, _)) => crate::admin::run(&config, args),
+            None => ExitCode::FAILURE,
+        },
     }
 }
 

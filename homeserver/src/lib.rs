@@ -1,5 +1,6 @@
 //! Hearth homeserver library: storage, services and HTTP handlers behind the `hearth` binary.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod error;

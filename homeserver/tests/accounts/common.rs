@@ -105,6 +105,11 @@ impl TestServer {
         (status, json)
     }
 
+    /// The URL of the server's database (for the admin CLI).
+    pub fn database_url(&self) -> String {
+        self._db.url.clone()
+    }
+
     /// Sends a raw body (to test malformed JSON); returns status and JSON body.
     pub async fn call_raw(&self, method: reqwest::Method, path: &str, body: &str) -> (u16, Value) {
         let response = self

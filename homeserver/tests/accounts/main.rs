@@ -1,6 +1,7 @@
 //! Accounts over real HTTP on both backends: access-token authentication, registration, login, devices,
 //! profile, shared-secret registration, and the admin CLI.
 
+mod cli;
 mod common;
 mod devices;
 mod login;
