@@ -7,5 +7,6 @@
 pub mod account;
 pub mod discovery;
 pub mod error;
+pub mod rooms;
 
 pub use error::{ErrorCode, MatrixError};

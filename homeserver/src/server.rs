@@ -17,7 +17,9 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::serve::ListenerTask;
 use crate::http::{self, AppState};
+use crate::notifier::Notifier;
 use crate::services::accounts::AccountsService;
+use crate::services::rooms::RoomService;
 use crate::signing_key::{self, OldVerifyKeys};
 use crate::storage::Storage;
 use crate::tls;
@@ -112,9 +114,18 @@ async fn bind_and_serve(
         None => None,
     };
 
+    let notifier = Notifier::new();
+    let signing_key = Arc::new(signing_key);
+    let rooms = Arc::new(RoomService::new(
+        storage.clone(),
+        notifier.clone(),
+        server_name.clone(),
+        signing_key.clone(),
+        config.rooms.default_version.clone(),
+    ));
     let state = AppState {
         server_name: server_name.clone(),
-        signing_key: Arc::new(signing_key),
+        signing_key: signing_key.clone(),
         old_verify_keys: Arc::new(old_verify_keys),
         key_validity,
         well_known_client: Some(config.well_known.client.clone())
@@ -130,6 +141,8 @@ async fn bind_and_serve(
             config.registration.clone(),
             &config.login.jwt,
         )),
+        notifier,
+        rooms,
     };
 
     let mut listeners = vec![tokio::spawn(

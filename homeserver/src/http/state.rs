@@ -6,7 +6,9 @@ use std::time::Duration;
 use hearth_crypto::SigningKey;
 use hearth_types::ServerName;
 
+use crate::notifier::Notifier;
 use crate::services::accounts::AccountsService;
+use crate::services::rooms::RoomService;
 use crate::signing_key::OldVerifyKeys;
 use crate::storage::Storage;
 
@@ -34,4 +36,8 @@ pub struct AppState {
     pub storage: Storage,
     /// Users, devices, access tokens, user-interactive auth and profiles.
     pub accounts: Arc<AccountsService>,
+    /// Wakes waiting `/sync` requests; writers notify after their commit.
+    pub notifier: Notifier,
+    /// The rooms service: the event store's write path and room reads.
+    pub rooms: Arc<RoomService>,
 }

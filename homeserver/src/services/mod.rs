@@ -3,3 +3,4 @@
 //! dependencies between services form a DAG (see each module's comment).
 
 pub mod accounts;
+pub mod rooms;

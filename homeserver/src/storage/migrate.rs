@@ -18,6 +18,9 @@ use super::{Pools, Result, Storage, StorageError};
 struct Migration {
     /// Position in the sequence, starting at 1, without gaps.
     version: i64,
+    /// The `NNNN` part of `NNNN_name.sql`: numbers were assigned to features up front, so the
+    /// file numbers may skip one the sequence of versions does not.
+    prefix: &'static str,
     /// The `name` part of `NNNN_name.sql`.
     name: &'static str,
     /// The SQL text, run as one multi-statement batch.
@@ -28,6 +31,7 @@ macro_rules! migration {
     ($backend:literal, $version:literal, $prefix:literal, $name:literal) => {
         Migration {
             version: $version,
+            prefix: $prefix,
             name: $name,
             sql: include_str!(concat!(
                 "../../../migrations/",
@@ -47,16 +51,18 @@ macro_rules! migration {
 const SQLITE_MIGRATIONS: &[Migration] = &[
     migration!("sqlite", 1, "0001", "accounts"),
     migration!("sqlite", 2, "0002", "server_keys"),
+    migration!("sqlite", 3, "0004", "rooms"),
 ];
 
 /// PostgreSQL migrations, in order; same versions and names as the SQLite list.
 const POSTGRES_MIGRATIONS: &[Migration] = &[
     migration!("postgres", 1, "0001", "accounts"),
     migration!("postgres", 2, "0002", "server_keys"),
+    migration!("postgres", 3, "0004", "rooms"),
 ];
 
 /// The newest schema version this binary knows; a database at a higher version is refused.
-pub const LATEST_SCHEMA_VERSION: i64 = 2;
+pub const LATEST_SCHEMA_VERSION: i64 = 3;
 
 const _: () = {
     assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
@@ -202,6 +208,7 @@ async fn apply_pending(storage: &Storage) -> Result<()> {
                 .await?;
             tracing::info!(
                 version = migration.version,
+                file = migration.prefix,
                 name = migration.name,
                 "applied database migration"
             );
@@ -236,7 +243,7 @@ mod tests {
         files.sort();
         let listed: Vec<String> = list
             .iter()
-            .map(|m| format!("{:04}_{}.sql", m.version, m.name))
+            .map(|m| format!("{}_{}.sql", m.prefix, m.name))
             .collect();
         assert_eq!(files, listed, "migrations/{backend} and the embedded list");
         for (index, migration) in list.iter().enumerate() {

@@ -30,9 +30,13 @@
 
 mod devices;
 mod error;
+mod events;
 mod keys;
 mod migrate;
 mod registration_tokens;
+mod relations;
+mod rooms;
+mod state;
 mod tokens;
 mod users;
 
@@ -47,9 +51,13 @@ use sqlx::sqlite::{
 
 pub use devices::Device;
 pub use error::StorageError;
+pub use events::{Direction, NewEvent, NewRelation, NewRoom, StoredEvent, TxnKey};
 pub use keys::{RemoteServerKey, ServerSigningKey};
 pub use migrate::LATEST_SCHEMA_VERSION;
 pub use registration_tokens::{NewRegistrationToken, RegistrationToken};
+pub use relations::Relation;
+pub use rooms::{Membership, Room};
+pub use state::StateMapIds;
 pub use tokens::{AccessToken, NewAccessToken, TokenHash};
 pub use users::{NewUser, User};
 

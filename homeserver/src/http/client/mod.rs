@@ -5,9 +5,12 @@
 
 mod account;
 mod devices;
+mod directory;
 mod login;
 mod profile;
 mod register;
+mod room_events;
+mod rooms;
 mod synapse_admin;
 
 use axum::Router;
@@ -29,6 +32,9 @@ pub fn routes() -> Router<AppState> {
         .merge(devices::routes())
         .merge(profile::routes())
         .merge(synapse_admin::routes())
+        .merge(rooms::routes())
+        .merge(room_events::routes())
+        .merge(directory::routes())
 }
 
 /// Registers `handler` at `{V3}{path}` and `{R0}{path}` (`path` starts with `/`).
