@@ -492,10 +492,17 @@ async def register_login(target: Target, sizes: Sizes, results: Results) -> None
         await close_all(clients)
 
 
-async def guarded(results: Results, keys: list[str], bound: float, work: Awaitable[Any]) -> Any:
-    """Runs one workload; a missing endpoint, error or timeout becomes the value of its result keys."""
+async def guarded(results: Results, keys: list[str], bound: float, work: Awaitable[Any],
+                  pid: int | None = None) -> Any:
+    """Runs one workload; a missing endpoint, error or timeout becomes the value of its result keys.
+
+    With `pid`, logs the server's VmHWM afterwards (which workload raised the peak).
+    """
     try:
-        return await asyncio.wait_for(work, bound)
+        answer = await asyncio.wait_for(work, bound)
+        if pid is not None:
+            log(f"  done; server VmHWM {status_kib(pid, 'VmHWM') / 1024:.1f} MiB")
+        return answer
     except EndpointMissing as missing:
         reason = f"n/a (endpoint missing: {missing})"
     except asyncio.TimeoutError:
@@ -509,7 +516,7 @@ async def guarded(results: Results, keys: list[str], bound: float, work: Awaitab
 
 async def run_target(target: Target, sizes: Sizes) -> Results:
     """All workloads against one server, in order; the server is stopped at the end."""
-    results: Results = {}
+    results: Results = {"measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     log(f"{target.kind}/{target.backend}: starting")
     started = time.monotonic()
     target.server.start()
@@ -519,27 +526,27 @@ async def run_target(target: Target, sizes: Sizes) -> Results:
         results["rss_idle"] = status_kib(target.pid, "VmRSS") / 1024
         bound = sizes.workload_timeout
         log(f"{target.kind}/{target.backend}: load generator ceiling (GET /versions)")
-        await guarded(results, ["versions_rate"], bound, calibrate(target, sizes, results))
+        await guarded(results, ["versions_rate"], bound, calibrate(target, sizes, results), target.pid)
         log(f"{target.kind}/{target.backend}: send throughput")
         room = await guarded(results, ["send_rate", "send_p50", "send_p99", "send_cpu", "send_sync_p50",
                                        "send_sync_p99", "rss_peak_send", "client_cpu"],
-                             bound, send_throughput(target, sizes, results))
+                             bound, send_throughput(target, sizes, results), target.pid)
         log(f"{target.kind}/{target.backend}: /messages")
         if room:
             reader = Client(target.server.base_url)
             try:
                 await guarded(results, ["messages_page"], bound, reader_then_paginate(reader, target, sizes, results,
-                                                                                      room))
+                                                                                      room), target.pid)
             finally:
                 await reader.close()
         else:
             results["messages_page"] = results["send_rate"]
         log(f"{target.kind}/{target.backend}: fan-out")
-        await guarded(results, ["fanout_p50", "fanout_p99"], bound, fan_out(target, sizes, results))
+        await guarded(results, ["fanout_p50", "fanout_p99"], bound, fan_out(target, sizes, results), target.pid)
         log(f"{target.kind}/{target.backend}: initial and incremental /sync")
-        await guarded(results, ["initial_sync", "incremental_sync"], bound, sync_many_rooms(target, sizes, results))
+        await guarded(results, ["initial_sync", "incremental_sync"], bound, sync_many_rooms(target, sizes, results), target.pid)
         log(f"{target.kind}/{target.backend}: registration + login")
-        await guarded(results, ["reg_login_rate"], bound, register_login(target, sizes, results))
+        await guarded(results, ["reg_login_rate"], bound, register_login(target, sizes, results), target.pid)
         results["rss_peak"] = status_kib(target.pid, "VmHWM") / 1024
         results["db_size"] = target.database_bytes() / (1024 * 1024)
         results["startup"] = target.restart_time_ms()
@@ -608,13 +615,15 @@ def ratio(hearth: Any, synapse: Any, lower_is_better: bool | None) -> str:
 
 # Figures that depend on what the workloads stored: not comparable when a server skipped the workloads.
 WORKLOAD_DEPENDENT = {"rss_peak", "db_size", "startup"}
+# One figure of each workload: a string there means the workload did not run to the end.
+WORKLOAD_KEYS = ("send_rate", "fanout_p50", "initial_sync", "messages_page", "reg_login_rate")
 
 
 def table(all_results: dict[str, dict[str, Results]]) -> str:
     """The markdown table: one row per figure, Hearth | Synapse | ratio per backend.
 
-    When a server skipped the send workload (endpoint missing), its peak memory, database size and restart time
-    were measured on a nearly empty server: the cell says so and no ratio is given.
+    When a server skipped or failed a workload, its peak memory, database size and restart time were measured
+    after less work than the other's: the cell says so and no ratio is given.
     """
     backends = list(all_results)
     head = "| workload | figure | unit |" + "".join(
@@ -632,11 +641,12 @@ def table(all_results: dict[str, dict[str, Results]]) -> str:
             cell_h, cell_s = show(hearth), show(synapse)
             if key in WORKLOAD_DEPENDENT:
                 for name in ("hearth", "synapse"):
-                    if isinstance(runs.get(name, {}).get("send_rate"), str) and runs[name].get(key) is not None:
+                    run = runs.get(name, {})
+                    if any(isinstance(run.get(k), str) for k in WORKLOAD_KEYS) and run.get(key) is not None:
                         if name == "hearth":
-                            cell_h, hearth = cell_h + " (workloads skipped)", None
+                            cell_h, hearth = cell_h + " (some workloads did not run)", None
                         else:
-                            cell_s, synapse = cell_s + " (workloads skipped)", None
+                            cell_s, synapse = cell_s + " (some workloads did not run)", None
             cells += [cell_h, cell_s, ratio(hearth, synapse, lower)]
         if present:
             lines.append(f"| {workload} | {label} | {unit} | " + " | ".join(cells) + " |")
@@ -673,7 +683,8 @@ def git_revision() -> str:
 
 def section(all_results: dict[str, dict[str, Results]], sizes: Sizes, quick: bool, synapse_version: str) -> str:
     """The "Client-server workloads" section of docs/performance.md."""
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamps = [r["measured_at"] for runs in all_results.values() for r in runs.values() if "measured_at" in r]
+    when = min(stamps) if stamps else datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     mode = "`--quick` (smoke-test counts, not the issue's)" if quick else "full (the issue's counts)"
     paragraphs = [
         f"Hearth and Synapse {synapse_version} side by side, the same workloads over the standard client-server "
