@@ -8,5 +8,6 @@ pub mod account;
 pub mod discovery;
 pub mod error;
 pub mod rooms;
+pub mod sync;
 
 pub use error::{ErrorCode, MatrixError};

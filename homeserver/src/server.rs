@@ -18,8 +18,10 @@ use crate::error::Error;
 use crate::http::serve::ListenerTask;
 use crate::http::{self, AppState};
 use crate::notifier::Notifier;
+use crate::services::account_data::AccountDataService;
 use crate::services::accounts::AccountsService;
 use crate::services::rooms::RoomService;
+use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
 use crate::signing_key::{self, OldVerifyKeys};
 use crate::storage::Storage;
 use crate::tls;
@@ -115,6 +117,8 @@ async fn bind_and_serve(
     };
 
     let notifier = Notifier::new();
+    let account_data = AccountDataService::new(storage.clone(), notifier.clone());
+    let typing = TypingService::new(notifier.clone());
     let signing_key = Arc::new(signing_key);
     let rooms = Arc::new(RoomService::new(
         storage.clone(),
@@ -122,6 +126,13 @@ async fn bind_and_serve(
         server_name.clone(),
         signing_key.clone(),
         config.rooms.default_version.clone(),
+    ));
+    let sync = Arc::new(SyncService::new(
+        storage.clone(),
+        notifier.clone(),
+        rooms.clone(),
+        account_data.clone(),
+        typing.clone(),
     ));
     let state = AppState {
         server_name: server_name.clone(),
@@ -141,8 +152,14 @@ async fn bind_and_serve(
             config.registration.clone(),
             &config.login.jwt,
         )),
-        notifier,
-        rooms,
+        notifier: notifier.clone(),
+        account_data: account_data.clone(),
+        typing,
+        receipts: ReceiptService::new(storage.clone(), notifier.clone(), account_data),
+        presence: PresenceService::new(storage.clone(), notifier.clone()),
+        default_room_version: config.rooms.default_version.clone(),
+        rooms: rooms.clone(),
+        sync,
     };
 
     let mut listeners = vec![tokio::spawn(

@@ -17,6 +17,8 @@ mod keys;
 mod migrations;
 #[path = "storage/registration_tokens.rs"]
 mod registration_tokens;
+#[path = "storage/sync_data.rs"]
+mod sync_data;
 
 /// Generates `sqlite::<name>` and `postgres::<name>` tests that call `<module>::<name>(&TestDb)`.
 macro_rules! on_both_backends {
@@ -66,6 +68,10 @@ on_both_backends!(
     registration_tokens::registration_token_reservations_count_against_uses,
     keys::stores_own_signing_keys_including_expired,
     keys::stores_remote_keys_without_shortening_validity,
+    sync_data::account_data_round_trips_and_advances_its_stream,
+    sync_data::filters_get_increasing_ids_per_user,
+    sync_data::receipts_replace_per_user_type_and_thread,
+    sync_data::presence_is_replaced_and_streamed,
 );
 
 mod sqlite_only {

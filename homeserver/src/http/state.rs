@@ -7,8 +7,10 @@ use hearth_crypto::SigningKey;
 use hearth_types::ServerName;
 
 use crate::notifier::Notifier;
+use crate::services::account_data::AccountDataService;
 use crate::services::accounts::AccountsService;
 use crate::services::rooms::RoomService;
+use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
 use crate::signing_key::OldVerifyKeys;
 use crate::storage::Storage;
 
@@ -40,4 +42,16 @@ pub struct AppState {
     pub notifier: Notifier,
     /// The rooms service: the event store's write path and room reads.
     pub rooms: Arc<RoomService>,
+    /// Account data, tags, filters and push rules of local users.
+    pub account_data: AccountDataService,
+    /// Who is typing where (in memory).
+    pub typing: TypingService,
+    /// Read receipts and read markers.
+    pub receipts: ReceiptService,
+    /// Basic presence.
+    pub presence: PresenceService,
+    /// `/sync`.
+    pub sync: Arc<SyncService>,
+    /// The room version new rooms get by default (`[rooms] default_version`), advertised in `/capabilities`.
+    pub default_room_version: String,
 }

@@ -2,5 +2,7 @@
 //! what it needs as struct fields (storage, notifier, keys, other services) — no global locator — and the
 //! dependencies between services form a DAG (see each module's comment).
 
+pub mod account_data;
 pub mod accounts;
 pub mod rooms;
+pub mod sync;

@@ -52,6 +52,7 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
     migration!("sqlite", 1, "0001", "accounts"),
     migration!("sqlite", 2, "0002", "server_keys"),
     migration!("sqlite", 3, "0004", "rooms"),
+    migration!("sqlite", 4, "0005", "sync"),
 ];
 
 /// PostgreSQL migrations, in order; same versions and names as the SQLite list.
@@ -59,10 +60,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
     migration!("postgres", 1, "0001", "accounts"),
     migration!("postgres", 2, "0002", "server_keys"),
     migration!("postgres", 3, "0004", "rooms"),
+    migration!("postgres", 4, "0005", "sync"),
 ];
 
 /// The newest schema version this binary knows; a database at a higher version is refused.
-pub const LATEST_SCHEMA_VERSION: i64 = 3;
+pub const LATEST_SCHEMA_VERSION: i64 = 4;
 
 const _: () = {
     assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());

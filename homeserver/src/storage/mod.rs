@@ -28,15 +28,20 @@
 //!   exactly one connection, so that would wait forever (until the acquire timeout).
 //! - Every multi-row change that must be all-or-nothing runs in one transaction.
 
+mod account_data;
 mod devices;
 mod error;
 mod events;
+mod filters;
 mod keys;
 mod migrate;
+mod presence;
+mod receipts;
 mod registration_tokens;
 mod relations;
 mod rooms;
 mod state;
+mod streams;
 mod tokens;
 mod users;
 
@@ -49,15 +54,19 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use account_data::AccountData;
 pub use devices::Device;
 pub use error::StorageError;
 pub use events::{Direction, NewEvent, NewRelation, NewRoom, StoredEvent, TxnKey};
 pub use keys::{RemoteServerKey, ServerSigningKey};
 pub use migrate::LATEST_SCHEMA_VERSION;
+pub use presence::Presence;
+pub use receipts::{NewReceipt, Receipt};
 pub use registration_tokens::{NewRegistrationToken, RegistrationToken};
 pub use relations::Relation;
 pub use rooms::{Membership, Room};
 pub use state::StateMapIds;
+pub use streams::StreamPositions;
 pub use tokens::{AccessToken, NewAccessToken, TokenHash};
 pub use users::{NewUser, User};
 

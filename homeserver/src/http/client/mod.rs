@@ -4,14 +4,22 @@
 //! `/_matrix/client/r0` through [`v3_and_r0`], so older clients and bots keep working unchanged.
 
 mod account;
+mod account_data;
+mod capabilities;
 mod devices;
 mod directory;
+mod filters;
 mod login;
+mod presence;
 mod profile;
+mod pushrules;
+mod receipts;
 mod register;
 mod room_events;
 mod rooms;
 mod synapse_admin;
+mod sync;
+mod typing;
 
 use axum::Router;
 use axum::routing::MethodRouter;
@@ -35,6 +43,14 @@ pub fn routes() -> Router<AppState> {
         .merge(rooms::routes())
         .merge(room_events::routes())
         .merge(directory::routes())
+        .merge(account_data::routes())
+        .merge(capabilities::routes())
+        .merge(filters::routes())
+        .merge(presence::routes())
+        .merge(pushrules::routes())
+        .merge(receipts::routes())
+        .merge(sync::routes())
+        .merge(typing::routes())
 }
 
 /// Registers `handler` at `{V3}{path}` and `{R0}{path}` (`path` starts with `/`).

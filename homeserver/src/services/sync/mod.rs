@@ -1,0 +1,16 @@
+//! The sync side of the per-user data: typing, receipts and read markers, presence, and `/sync` itself, which
+//! gathers every stream (room events, account data, receipts, typing, presence) since a token.
+//!
+//! Dependencies: storage, the notifier, the account-data service (for receipts' read markers and /sync's
+//! account data and ignored users), and the rooms service (memberships, timelines, state, visibility and the client-event format).
+
+mod engine;
+pub mod presence;
+pub mod receipts;
+pub mod token;
+pub mod typing;
+
+pub use engine::{SyncRequest, SyncService};
+pub use presence::PresenceService;
+pub use receipts::ReceiptService;
+pub use typing::TypingService;
