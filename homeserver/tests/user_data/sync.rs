@@ -387,3 +387,40 @@ both_backends!(filters_limit_the_timeline_and_ignored_users_are_hidden);
 fn url_encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+async fn sync_token_survives_a_restart(backend: Backend) {
+    let server = start(backend, |_| {}).await;
+    let room_id = shared_room(&server).await;
+    let since = sync(&server, "bob-token", "").await["next_batch"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send_message(&server, "alice-token", &room_id, "before", "before restart").await;
+    let TestServer {
+        server: running,
+        storage,
+        _db,
+        http,
+        _data_dir,
+    } = server;
+    running.shutdown().await;
+    let restarted = hearth::start(crate::common::test_config(_data_dir.path(), &_db.url))
+        .await
+        .expect("server restarts on the same database");
+    let server = TestServer {
+        server: restarted,
+        storage,
+        _db,
+        http,
+        _data_dir,
+    };
+    send_message(&server, "alice-token", &room_id, "after", "after restart").await;
+    let body = sync(&server, "bob-token", &format!("since={since}&timeout=0")).await;
+    assert_eq!(
+        timeline_bodies(&body, &room_id),
+        vec!["before restart".to_owned(), "after restart".to_owned()],
+        "nothing is lost across the restart"
+    );
+    server.stop().await;
+}
+both_backends!(sync_token_survives_a_restart);
