@@ -158,6 +158,16 @@ async fn admin_invites_are_registration_tokens(backend: Backend) {
                 "auth": {"type": "m.login.registration_token", "token": token}})),
         )
         .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/_matrix/client/v3/register",
+            None,
+            Some(&json!({"username": "carol", "password": "pw",
+                "auth": {"type": "m.login.dummy", "session": body["session"]}})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 
     let (ok, _, stderr) = admin(&config, &["invite", "create", "--token", "team-2026"]);

@@ -3,7 +3,7 @@
 //! JWT login.
 //!
 //! Which flow `/register` offers follows `[registration]`: `token_required` → `m.login.registration_token`
-//! (whatever `open` says); else `open` → `m.login.dummy`; else registration is closed (403). Guests are governed
+//! then `m.login.dummy`, as Synapse orders them and clients such as matrix-nio expect (whatever `open` says); else `open` → `m.login.dummy`; else registration is closed (403). Guests are governed
 //! by `guests` alone.
 
 use hearth_client_api::MatrixError;
@@ -90,7 +90,7 @@ impl AccountsService {
     /// The UIA flows registration offers, or 403 when it is closed.
     fn registration_flows(&self) -> Result<Vec<Vec<&'static str>>> {
         if self.registration.token_required {
-            Ok(vec![vec![REGISTRATION_TOKEN]])
+            Ok(vec![vec![REGISTRATION_TOKEN, DUMMY]])
         } else if self.registration.open {
             Ok(vec![vec![DUMMY]])
         } else {
