@@ -5,8 +5,6 @@
 #[allow(dead_code)]
 #[path = "../accounts/common.rs"]
 mod common;
-#[path = "../user_data/seed.rs"]
-mod seed;
 
 mod create;
 mod directory;
@@ -14,14 +12,44 @@ mod membership;
 mod timeline;
 
 use common::TestServer;
+use hearth::storage::{NewAccessToken, NewUser, TokenHash};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Two seeded users: alice (token `alice-token`) and bob (token `bob-token`), device `DEV`.
 pub async fn seed_users(server: &TestServer) {
-    seed::user_with_token(&server.storage, "@alice:hearth.test", "alice-token").await;
-    seed::user_with_token(&server.storage, "@bob:hearth.test", "bob-token").await;
-    seed::user_with_token(&server.storage, "@carol:hearth.test", "carol-token").await;
+    for (user_id, token) in [
+        ("@alice:hearth.test", "alice-token"),
+        ("@bob:hearth.test", "bob-token"),
+        ("@carol:hearth.test", "carol-token"),
+    ] {
+        let storage = &server.storage;
+        storage
+            .create_user(&NewUser {
+                user_id,
+                password_hash: None,
+                created_ts: 1,
+                is_admin: false,
+                is_guest: false,
+                displayname: None,
+            })
+            .await
+            .unwrap();
+        storage
+            .create_device(user_id, "DEV", None, 1)
+            .await
+            .unwrap();
+        storage
+            .insert_access_token(&NewAccessToken {
+                token_hash: TokenHash::of(token),
+                user_id,
+                device_id: Some("DEV"),
+                created_ts: 1,
+                expires_ts: None,
+            })
+            .await
+            .unwrap();
+    }
 }
 
 /// `POST /createRoom` as `token`; returns the room ID.

@@ -121,6 +121,24 @@ impl RoomService {
             .await
     }
 
+    /// Re-sends the user's `m.room.member` join event in every room they are joined to, with their
+    /// current global display name and avatar (called after a profile change). Rooms where the
+    /// auth rules refuse the update are skipped; returns how many rooms were updated.
+    pub async fn propagate_profile(&self, user: &UserId) -> Result<usize, RoomError> {
+        let mut updated = 0;
+        for room_id in self.joined_rooms(user).await? {
+            let content = self.profile_content(user, "join").await?;
+            match self.member_event(user, &room_id, user, content).await {
+                Ok(_) => updated += 1,
+                Err(RoomError::Forbidden(reason)) => {
+                    tracing::debug!(%room_id, %reason, "profile update refused in room");
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(updated)
+    }
+
     /// Hides a room the user left from their room lists. `InvalidParam` while still joined or
     /// invited; `NotFound` if they were never in it.
     pub async fn forget(&self, user: &UserId, room_id: &str) -> Result<(), RoomError> {
