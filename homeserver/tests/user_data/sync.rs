@@ -424,3 +424,66 @@ async fn sync_token_survives_a_restart(backend: Backend) {
     server.stop().await;
 }
 both_backends!(sync_token_survives_a_restart);
+
+async fn legacy_events_and_initial_sync_serve_the_same_streams(backend: Backend) {
+    let server = start(backend, |_| {}).await;
+    let room_id = shared_room(&server).await;
+    send_message(&server, "alice-token", &room_id, "old", "old message").await;
+    let (status, initial) = server
+        .call(
+            Method::GET,
+            "/_matrix/client/r0/initialSync?limit=5",
+            Some("bob-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{initial}");
+    let room = initial["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|room| room["room_id"] == room_id.as_str())
+        .expect("the joined room is listed");
+    assert_eq!(room["membership"], "join");
+    assert!(
+        room["messages"]["chunk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|event| event["content"]["body"] == "old message")
+    );
+    let from = initial["end"].as_str().unwrap().to_owned();
+    send_message(&server, "alice-token", &room_id, "new", "new message").await;
+    let (status, events) = server
+        .call(
+            Method::GET,
+            &format!("/_matrix/client/v3/events?from={from}&timeout=5000"),
+            Some("bob-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{events}");
+    assert_eq!(events["start"], from.as_str());
+    let chunk = events["chunk"].as_array().unwrap();
+    assert!(
+        chunk
+            .iter()
+            .any(|event| event["content"]["body"] == "new message"
+                && event["room_id"] == room_id.as_str()),
+        "{events}"
+    );
+    let (status, body) = server
+        .call(
+            Method::GET,
+            "/_matrix/client/v3/events?from=nope",
+            Some("bob-token"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["errcode"].as_str()),
+        (400, Some("M_INVALID_PARAM"))
+    );
+    server.stop().await;
+}
+both_backends!(legacy_events_and_initial_sync_serve_the_same_streams);

@@ -9,6 +9,7 @@ mod capabilities;
 mod devices;
 mod directory;
 mod filters;
+mod legacy;
 mod login;
 mod presence;
 mod profile;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account_data::routes())
         .merge(capabilities::routes())
         .merge(filters::routes())
+        .merge(legacy::routes())
         .merge(presence::routes())
         .merge(pushrules::routes())
         .merge(receipts::routes())

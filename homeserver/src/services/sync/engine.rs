@@ -141,8 +141,8 @@ impl SyncService {
         }
     }
 
-    /// The newest position of every stream.
-    async fn current_token(&self) -> Result<SyncToken, UserDataError> {
+    /// The newest position of every stream (where a legacy `/events` stream without `from` starts).
+    pub async fn current_token(&self) -> Result<SyncToken, UserDataError> {
         let positions = self.storage.stream_positions().await?;
         Ok(SyncToken {
             events: self.storage.max_stream_ordering().await?,
