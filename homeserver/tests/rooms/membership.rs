@@ -243,3 +243,43 @@ async fn unknown_rooms_answer_not_found(backend: Backend) {
     server.stop().await;
 }
 both_backends!(unknown_rooms_answer_not_found);
+
+async fn profile_changes_reach_member_events_in_joined_rooms(backend: Backend) {
+    let server = start(backend, |_| {}).await;
+    seed_users(&server).await;
+    let room_id = create_room(&server, "alice-token", json!({"preset": "public_chat"})).await;
+
+    let (status, body) = server
+        .call(
+            Method::PUT,
+            "/_matrix/client/v3/profile/@alice:hearth.test/displayname",
+            Some("alice-token"),
+            Some(&json!({"displayname": "Alice Liddell"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .call(
+            Method::PUT,
+            "/_matrix/client/v3/profile/@alice:hearth.test/avatar_url",
+            Some("alice-token"),
+            Some(&json!({"avatar_url": "mxc://hearth.test/rabbit"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, member) = server
+        .call(
+            Method::GET,
+            &room_path(&room_id, "/state/m.room.member/@alice:hearth.test"),
+            Some("alice-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{member}");
+    assert_eq!(member["membership"], "join");
+    assert_eq!(member["displayname"], "Alice Liddell");
+    assert_eq!(member["avatar_url"], "mxc://hearth.test/rabbit");
+}
+
+both_backends!(profile_changes_reach_member_events_in_joined_rooms);

@@ -1,7 +1,8 @@
 //! Profile endpoints: `GET /profile/{userId}`, `GET/PUT /profile/{userId}/displayname|avatar_url`.
 //!
-//! Reads need no token (the spec lets servers require one; Synapse does not by default). Changes are not yet
-//! propagated to the user's member events: that joins when the rooms service offers a profile-update call.
+//! Reads need no token (the spec lets servers require one; Synapse does not by default). A change is then
+//! propagated to the user's `m.room.member` event in every room they have joined, as Synapse does; that part is
+//! best-effort (a room whose power levels forbid it is skipped), so the profile itself is never lost.
 
 use axum::Json;
 use axum::Router;
@@ -95,6 +96,7 @@ async fn set_displayname(
             body.displayname.as_deref(),
         )
         .await?;
+    propagate_profile(&state, &target).await;
     Ok(Json(json!({})))
 }
 
@@ -115,5 +117,14 @@ async fn set_avatar_url(
             body.avatar_url.as_deref(),
         )
         .await?;
+    propagate_profile(&state, &target).await;
     Ok(Json(json!({})))
+}
+
+/// Re-sends the user's member event in each joined room so other members see the new profile. Failures are
+/// logged, not returned: the profile change itself is already stored.
+async fn propagate_profile(state: &AppState, user: &UserId) {
+    if let Err(error) = state.rooms.propagate_profile(user).await {
+        tracing::warn!(%user, %error, "could not propagate a profile change to member events");
+    }
 }
