@@ -283,3 +283,33 @@ async fn profile_changes_reach_member_events_in_joined_rooms(backend: Backend) {
 }
 
 both_backends!(profile_changes_reach_member_events_in_joined_rooms);
+
+async fn empty_state_key_may_be_written_with_a_trailing_slash(backend: Backend) {
+    let server = start(backend, |_| {}).await;
+    seed_users(&server).await;
+    let room_id = create_room(&server, "alice-token", json!({"preset": "private_chat"})).await;
+
+    let (status, body) = server
+        .call(
+            Method::PUT,
+            &room_path(&room_id, "/state/m.room.name/"),
+            Some("alice-token"),
+            Some(&json!({"name": "Slash"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for path in ["/state/m.room.name", "/state/m.room.name/"] {
+        let (status, body) = server
+            .call(
+                Method::GET,
+                &room_path(&room_id, path),
+                Some("alice-token"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["name"], "Slash", "{path}");
+    }
+}
+
+both_backends!(empty_state_key_may_be_written_with_a_trailing_slash);

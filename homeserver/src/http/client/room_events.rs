@@ -29,9 +29,16 @@ pub fn routes() -> Router<AppState> {
         "/rooms/{room}/state/{event_type}/{state_key}",
         put(put_state).get(get_state),
     );
+    // An empty state key is spelled with or without the trailing slash (matrix-js-sdk sends
+    // `/state/m.room.name/`); both mean the same event.
     let router = v3_and_r0(
         router,
         "/rooms/{room}/state/{event_type}",
+        put(put_state_empty_key).get(get_state_empty_key),
+    );
+    let router = v3_and_r0(
+        router,
+        "/rooms/{room}/state/{event_type}/",
         put(put_state_empty_key).get(get_state_empty_key),
     );
     let router = v3_and_r0(router, "/rooms/{room}/state", get(full_state));
