@@ -155,3 +155,19 @@ async fn default_room_version_is_twelve(backend: Backend) {
     server.stop().await;
 }
 both_backends!(default_room_version_is_twelve);
+
+async fn concurrent_identical_create_room_requests_make_distinct_rooms(backend: Backend) {
+    let server = start(backend, |_| {}).await;
+    seed_users(&server).await;
+    let body = json!({"preset": "private_chat"});
+    let (a, b, c, d) = tokio::join!(
+        create_room(&server, "alice-token", body.clone()),
+        create_room(&server, "alice-token", body.clone()),
+        create_room(&server, "alice-token", body.clone()),
+        create_room(&server, "alice-token", body.clone()),
+    );
+    let distinct: std::collections::HashSet<_> = [a, b, c, d].into_iter().collect();
+    assert_eq!(distinct.len(), 4, "room IDs collided: {distinct:?}");
+}
+
+both_backends!(concurrent_identical_create_room_requests_make_distinct_rooms);

@@ -218,7 +218,15 @@ impl RoomService {
             self.event_refs(&auth_ids, rules, pairs).await?,
         );
         event.insert("depth".into(), json!(max_depth.saturating_add(1)));
-        event.insert("origin_server_ts".into(), json!(now_ms()));
+        // A v12 room ID is the hash of its create event, so two identical create events made in the same
+        // millisecond (one user creating rooms concurrently) would name the same room: create events get a
+        // timestamp unique within this process.
+        let origin_server_ts = if is_create {
+            unique_create_timestamp()
+        } else {
+            now_ms()
+        };
+        event.insert("origin_server_ts".into(), json!(origin_server_ts));
         if pairs {
             event.insert(
                 "event_id".into(),
@@ -457,4 +465,18 @@ fn relation_of(content: &Value) -> Option<(String, String, Option<String>)> {
         .and_then(Value::as_str)
         .map(str::to_owned);
     Some((event_id.to_owned(), rel_type.to_owned(), key))
+}
+
+/// The wall clock in milliseconds, but strictly later than any earlier create event of this process.
+fn unique_create_timestamp() -> i64 {
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let now = now_ms();
+    let previous = LAST
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |last| Some(now.max(last.saturating_add(1))),
+        )
+        .unwrap_or(now);
+    now.max(previous.saturating_add(1))
 }
