@@ -329,11 +329,7 @@ impl AccountsService {
             return Ok(false);
         }
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            hearth_crypto::password::verify_password(&password, &hash)
-        })
-        .await
-        .map_err(|error| internal(&error).into())
+        run_argon2(move || hearth_crypto::password::verify_password(&password, &hash)).await
     }
 
     /// Gives back registration-token uses reserved by abandoned UIA sessions.
@@ -360,9 +356,25 @@ pub async fn hash_password(password: &str) -> Result<String> {
         .into());
     }
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || hearth_crypto::password::hash_password(&password))
+    run_argon2(move || hearth_crypto::password::hash_password(&password))
+        .await?
+        .map_err(|error| internal(&error).into())
+}
+
+/// Runs one argon2 computation on the blocking pool, at most one per core at a time.
+///
+/// Each argon2id run holds 19 MiB; unbounded, a burst of logins ran dozens at once and peak RSS reached
+/// ~800 MiB (docs/performance.md). Queued callers wait for a permit instead, which also keeps password
+/// hashing from starving the blocking pool that other work shares.
+async fn run_argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    });
+    let _permit = permits.acquire().await.map_err(|error| internal(&error))?;
+    tokio::task::spawn_blocking(work)
         .await
-        .map_err(|error| internal(&error))?
         .map_err(|error| internal(&error).into())
 }
 
@@ -373,4 +385,36 @@ fn unknown_session() -> MatrixError {
 /// Current time in ms since the epoch, as storage wants it.
 pub fn now_ms() -> i64 {
     i64::try_from(crate::signing_key::now_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod argon2_bound_tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::run_argon2;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn password_hashing_runs_at_most_one_per_core_at_a_time() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..cores * 4).map(|_| {
+            let (running, most) = (running.clone(), most.clone());
+            tokio::spawn(run_argon2(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }))
+        });
+        for job in jobs.collect::<Vec<_>>() {
+            assert!(job.await.is_ok_and(|result| result.is_ok()));
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most >= 1 && most <= cores,
+            "{most} argon2 runs at once on {cores} cores"
+        );
+    }
 }
