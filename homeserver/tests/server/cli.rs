@@ -154,9 +154,63 @@ fn serve_starts_from_a_config_file_and_stops_cleanly_on_sigterm() {
         ),
     )
     .unwrap();
-    let mut child = hearth()
-        .arg("--config")
-        .arg(&config)
+    let child = spawn_until_healthy(hearth().arg("--config").arg(&config), client_port);
+    assert!(dir.path().join("data/signing.key").is_file());
+    assert!(dir.path().join("data/hearth.db").is_file());
+
+    let output = stop_with_sigterm(child);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("database closed") && stdout.contains("shutdown complete"),
+        "{stdout}"
+    );
+}
+
+/// The foundation issue's promise: the repository's own `config.toml`, unchanged but for the listen ports (so the
+/// test cannot collide with a server already on 8008/8448), starts a server whose `/versions` answers and whose
+/// key document Synapse's Python `signedjson` verifies on both listeners.
+#[test]
+fn repository_config_serves_versions_and_a_key_that_python_signedjson_verifies() {
+    let Some(python) = crate::python_signedjson::python_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (client_port, federation_port) = (free_port(), free_port());
+    let child = spawn_until_healthy(
+        hearth()
+            .arg("--config")
+            .arg(repository_config())
+            .current_dir(dir.path())
+            .env("HEARTH_LISTEN__CLIENT", format!("127.0.0.1:{client_port}"))
+            .env(
+                "HEARTH_LISTEN__FEDERATION",
+                format!("127.0.0.1:{federation_port}"),
+            ),
+        client_port,
+    );
+    assert!(http_get_ok(&format!(
+        "http://127.0.0.1:{client_port}/_matrix/client/versions"
+    )));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/key_signedjson.py");
+    let (checked, stdout, stderr) = run(Command::new(&python)
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{client_port}"))
+        .arg(format!("https://127.0.0.1:{federation_port}")));
+    let output = stop_with_sigterm(child);
+    assert!(
+        checked.status.success() && stdout.trim_end().ends_with("OK"),
+        "signedjson check failed:\n{stdout}\n{stderr}\nserver:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        dir.path().join("data/signing.key").is_file(),
+        "data/ is made in the working directory"
+    );
+}
+
+/// Starts `command` (a `hearth serve`) and waits, bounded, until its `/health` answers.
+fn spawn_until_healthy(command: &mut Command, client_port: u16) -> std::process::Child {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -179,9 +233,11 @@ fn serve_starts_from_a_config_file_and_stops_cleanly_on_sigterm() {
         }
     }
     assert!(healthy, "hearth did not become healthy");
-    assert!(dir.path().join("data/signing.key").is_file());
-    assert!(dir.path().join("data/hearth.db").is_file());
+    child
+}
 
+/// Sends SIGTERM and waits, bounded, for a clean exit; returns the process output.
+fn stop_with_sigterm(mut child: std::process::Child) -> Output {
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -196,16 +252,13 @@ fn serve_starts_from_a_config_file_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "{stdout}\n{}",
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        stdout.contains("database closed") && stdout.contains("shutdown complete"),
-        "{stdout}"
-    );
+    output
 }
 
 /// A minimal blocking HTTP GET (the test must not depend on an async runtime): true on a 200 answer.

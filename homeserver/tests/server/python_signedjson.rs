@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::common::{client_url, federation_url, start_in};
 
 /// The Python interpreter to use, or `None` when the test should be skipped.
-fn python_or_skip() -> Option<String> {
+pub(crate) fn python_or_skip() -> Option<String> {
     match std::env::var("HEARTH_TEST_PYTHON") {
         Ok(python) if !python.is_empty() => Some(python),
         _ => {
