@@ -160,6 +160,7 @@ async fn bind_and_serve(
         default_room_version: config.rooms.default_version.clone(),
         rooms: rooms.clone(),
         sync,
+        federation_sender: None,
     };
 
     let mut listeners = vec![tokio::spawn(

@@ -9,6 +9,7 @@ use hearth_types::ServerName;
 use crate::notifier::Notifier;
 use crate::services::account_data::AccountDataService;
 use crate::services::accounts::AccountsService;
+use crate::services::outbound::FederationSender;
 use crate::services::rooms::RoomService;
 use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
 use crate::signing_key::OldVerifyKeys;
@@ -54,4 +55,6 @@ pub struct AppState {
     pub sync: Arc<SyncService>,
     /// The room version new rooms get by default (`[rooms] default_version`), advertised in `/capabilities`.
     pub default_room_version: String,
+    /// The outbound federation queues (PDU fan-out, EDUs); `None` when federation is disabled.
+    pub federation_sender: Option<FederationSender>,
 }

@@ -4,5 +4,6 @@
 
 pub mod account_data;
 pub mod accounts;
+pub mod outbound;
 pub mod rooms;
 pub mod sync;

@@ -53,6 +53,7 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
     migration!("sqlite", 2, "0002", "server_keys"),
     migration!("sqlite", 3, "0004", "rooms"),
     migration!("sqlite", 4, "0005", "sync"),
+    migration!("sqlite", 5, "0009", "federation_outbound"),
 ];
 
 /// PostgreSQL migrations, in order; same versions and names as the SQLite list.
@@ -61,10 +62,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
     migration!("postgres", 2, "0002", "server_keys"),
     migration!("postgres", 3, "0004", "rooms"),
     migration!("postgres", 4, "0005", "sync"),
+    migration!("postgres", 5, "0009", "federation_outbound"),
 ];
 
 /// The newest schema version this binary knows; a database at a higher version is refused.
-pub const LATEST_SCHEMA_VERSION: i64 = 4;
+pub const LATEST_SCHEMA_VERSION: i64 = 5;
 
 const _: () = {
     assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());

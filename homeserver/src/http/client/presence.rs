@@ -60,5 +60,10 @@ async fn put_status(
             now_ms(),
         )
         .await?;
+    if let Some(sender) = &state.federation_sender {
+        sender
+            .presence(&auth.user_id, &body.presence, body.status_msg.as_deref())
+            .await;
+    }
     Ok(Json(json!({})))
 }

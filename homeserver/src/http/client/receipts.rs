@@ -4,6 +4,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::post;
+use hearth_types::{EventId, RoomId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -13,6 +14,7 @@ use crate::http::auth::Authenticated;
 use crate::http::error::ApiError;
 use crate::http::json::MatrixJson;
 use crate::http::state::AppState;
+use crate::services::sync::receipts::READ;
 use crate::signing_key::now_millis;
 
 /// The receipt routes.
@@ -69,6 +71,16 @@ async fn post_receipt(
             now_ms(),
         )
         .await?;
+    if receipt_type == READ {
+        federate_read_receipt(
+            &state,
+            &room_id,
+            &auth,
+            &event_id,
+            body.thread_id.as_deref(),
+        )
+        .await;
+    }
     Ok(Json(json!({})))
 }
 
@@ -90,5 +102,23 @@ async fn post_read_markers(
             now_ms(),
         )
         .await?;
+    if let Some(event_id) = body.read.as_deref() {
+        federate_read_receipt(&state, &room_id, &auth, event_id, None).await;
+    }
     Ok(Json(json!({})))
+}
+
+/// Queues a public read receipt for the room's other servers (a stored receipt's event ID is valid).
+async fn federate_read_receipt(
+    state: &AppState,
+    room_id: &RoomId,
+    auth: &Authenticated,
+    event_id: &str,
+    thread_id: Option<&str>,
+) {
+    if let (Some(sender), Ok(event_id)) = (&state.federation_sender, EventId::parse(event_id)) {
+        sender
+            .receipt(room_id, READ, &auth.user_id, &event_id, thread_id, now_ms())
+            .await;
+    }
 }

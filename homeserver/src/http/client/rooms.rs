@@ -35,6 +35,9 @@ impl From<RoomError> for ApiError {
                 return ApiError(MatrixError::new(ErrorCode::Unknown, m).with_status(409));
             }
             RoomError::TooLarge => (ErrorCode::TooLarge, "event too large".to_owned()),
+            RoomError::Remote(m) => {
+                return ApiError(MatrixError::new(ErrorCode::Unknown, m).with_status(502));
+            }
             error @ RoomError::UnsupportedRoomVersion(_) => {
                 (ErrorCode::UnsupportedRoomVersion, error.to_string())
             }

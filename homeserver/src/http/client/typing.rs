@@ -64,5 +64,8 @@ async fn set_typing(
         .typing
         .then(|| body.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_millis));
     state.typing.set_typing(room_id.as_str(), &user_id, timeout);
+    if let Some(sender) = &state.federation_sender {
+        sender.typing(&room_id, &auth.user_id, body.typing).await;
+    }
     Ok(Json(json!({})))
 }

@@ -245,11 +245,11 @@ impl RoomService {
         } else {
             context.room_id.clone()
         };
-        let text = canonical_json::to_canonical_string(&event).map_err(RoomError::internal)?;
+        let mut text = canonical_json::to_canonical_string(&event).map_err(RoomError::internal)?;
         if text.len() > MAX_PDU_BYTES {
             return Err(RoomError::TooLarge);
         }
-        let pdu = Pdu::from_json_with_id(event, event_id.clone(), rules)
+        let mut pdu = Pdu::from_json_with_id(event, event_id.clone(), rules)
             .map_err(|e| RoomError::BadJson(e.to_string()))?;
 
         // v12 events do not list the create event, but the rules still read it.
@@ -275,6 +275,11 @@ impl RoomService {
         if let Some(target) = &redacts {
             self.check_redaction_allowed(context, &auth_state, sender, target)
                 .await?;
+        }
+        if let Some(countersigned) = self.countersign_remote_invite(context, &pdu).await? {
+            text = canonical_json::to_canonical_string(countersigned.json())
+                .map_err(RoomError::internal)?;
+            pdu = countersigned;
         }
 
         let membership = if event_type == "m.room.member" {
@@ -313,6 +318,7 @@ impl RoomService {
             now_ms: now_ms(),
         };
         let stream_ordering = self.storage.persist_event(&new).await?;
+        self.events_persisted();
         self.notifier.notify_room(&room_id);
         if let (Some(_), Some(target)) = (&membership, &state_key) {
             self.notifier.notify_user(target);
@@ -322,6 +328,95 @@ impl RoomService {
             room_id,
             stream_ordering,
         })
+    }
+
+    /// For an invite of a user on another server: the event as their server countersigned it (`None` for
+    /// every other event, or without federation). The answer must be the same event (same ID) to be kept.
+    async fn countersign_remote_invite(
+        &self,
+        context: &RoomContext,
+        pdu: &Pdu,
+    ) -> Result<Option<Pdu>, RoomError> {
+        let Some(exchange) = self.remote_invites.get() else {
+            return Ok(None);
+        };
+        let remote_target = pdu
+            .state_key()
+            .and_then(|key| UserId::parse(key).ok())
+            .is_some_and(|target| *target.server_name() != self.server_name);
+        if pdu.event_type() != "m.room.member"
+            || pdu.membership() != Some("invite")
+            || !remote_target
+        {
+            return Ok(None);
+        }
+        let stripped = self.stripped_state(&context.room_id, pdu).await?;
+        let signed = exchange
+            .countersign_invite(context.rules, pdu.json(), stripped)
+            .await?;
+        let id = compute_event_id(&signed, context.rules)
+            .map_err(|e| RoomError::Forbidden(format!("the invitee's server answered: {e}")))?;
+        if id != *pdu.event_id() || signed.get("content") != pdu.json().get("content") {
+            return Err(RoomError::Forbidden(
+                "the invitee's server returned a different event".into(),
+            ));
+        }
+        Pdu::from_json_with_id(signed, id, context.rules)
+            .map(Some)
+            .map_err(|e| RoomError::Forbidden(format!("the invitee's server answered: {e}")))
+    }
+
+    /// The room state an invitee sees before joining (spec: "stripped state"): create (as the full event,
+    /// which newer servers require), join rules, name, avatar, topic, canonical alias, encryption, and the
+    /// inviter's membership.
+    pub(crate) async fn stripped_state(
+        &self,
+        room_id: &str,
+        invite: &Pdu,
+    ) -> Result<Vec<Value>, RoomError> {
+        let mut stripped = Vec::new();
+        let rules = RoomVersionRules::get(
+            &self
+                .storage
+                .get_room(room_id)
+                .await?
+                .map(|room| room.room_version)
+                .unwrap_or_default(),
+        )
+        .ok_or_else(|| RoomError::NotFound(format!("unknown room {room_id}")))?;
+        let keys = [
+            ("m.room.create", String::new()),
+            ("m.room.join_rules", String::new()),
+            ("m.room.name", String::new()),
+            ("m.room.avatar", String::new()),
+            ("m.room.topic", String::new()),
+            ("m.room.canonical_alias", String::new()),
+            ("m.room.encryption", String::new()),
+            ("m.room.member", invite.sender().as_str().to_owned()),
+        ];
+        for (event_type, state_key) in keys {
+            let Some(id) = self
+                .storage
+                .current_state_event_id(room_id, event_type, &state_key)
+                .await?
+            else {
+                continue;
+            };
+            let Some(event) = self.load_pdu(&id, rules).await? else {
+                continue;
+            };
+            if event_type == "m.room.create" {
+                stripped.push(event.json().clone());
+            } else {
+                stripped.push(json!({
+                    "type": event_type,
+                    "state_key": state_key,
+                    "content": event.content(),
+                    "sender": event.sender().as_str(),
+                }));
+            }
+        }
+        Ok(stripped)
     }
 
     /// `prev_events`/`auth_events` as the room version writes them: plain IDs (v3+) or

@@ -36,6 +36,10 @@ pub enum RoomError {
     /// The event would exceed the PDU size limit: `M_TOO_LARGE`.
     #[error("event too large")]
     TooLarge,
+    /// Another server, asked on the user's behalf (join, invite, leave over federation), failed or refused:
+    /// 502 `M_UNKNOWN` with its reason.
+    #[error("{0}")]
+    Remote(String),
     /// A database failure.
     #[error(transparent)]
     Storage(#[from] StorageError),

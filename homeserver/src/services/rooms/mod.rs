@@ -17,10 +17,11 @@ mod relations;
 mod visibility;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use hearth_crypto::SigningKey;
-use hearth_types::ServerName;
+use hearth_types::{RoomVersionRules, ServerName};
+use serde_json::Value;
 
 use crate::notifier::Notifier;
 use crate::storage::Storage;
@@ -40,6 +41,25 @@ pub struct RoomService {
     default_version: String,
     /// One creation lock per room; entries live as long as the process (a few bytes per room).
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Raised after every committed event (the federation sender's fan-out waits on it); unset without
+    /// federation.
+    persisted_signal: OnceLock<Arc<tokio::sync::Notify>>,
+    /// Countersigns invites of users on other servers before they are stored; unset without federation.
+    remote_invites: OnceLock<Arc<dyn RemoteInvites>>,
+}
+
+/// The federation step of inviting a user of another server: their server must countersign the invite
+/// (`PUT /_matrix/federation/v2/invite`) before it is stored. Implemented by the remote rooms service; a
+/// trait here so the rooms service does not depend on federation.
+pub trait RemoteInvites: Send + Sync + std::fmt::Debug {
+    /// Sends the signed `invite` (room version `rules`, with `stripped_state` of the room) to the invitee's
+    /// server and returns the event as that server signed it.
+    fn countersign_invite<'a>(
+        &'a self,
+        rules: &'static RoomVersionRules,
+        invite: &'a Value,
+        stripped_state: Vec<Value>,
+    ) -> crate::services::outbound::BoxFuture<'a, Result<Value, RoomError>>;
 }
 
 impl RoomService {
@@ -59,6 +79,25 @@ impl RoomService {
             signing_key,
             default_version,
             locks: Mutex::new(HashMap::new()),
+            persisted_signal: OnceLock::new(),
+            remote_invites: OnceLock::new(),
+        }
+    }
+
+    /// Has invites of remote users countersigned by `exchange` from now on (set once, at start-up).
+    pub fn set_remote_invites(&self, exchange: Arc<dyn RemoteInvites>) {
+        let _ = self.remote_invites.set(exchange);
+    }
+
+    /// Has `signal` raised after every event this service persists from now on (set once, at start-up).
+    pub fn signal_persisted_events(&self, signal: Arc<tokio::sync::Notify>) {
+        let _ = self.persisted_signal.set(signal);
+    }
+
+    /// Raises the persisted-events signal, if one is set.
+    pub(crate) fn events_persisted(&self) {
+        if let Some(signal) = self.persisted_signal.get() {
+            signal.notify_one();
         }
     }
 
