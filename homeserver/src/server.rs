@@ -8,6 +8,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use hearth_federation::client::{FederationClient, Limits, TlsSettings};
+use hearth_federation::ip_policy::IpPolicy;
 use hearth_types::ServerName;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -20,6 +22,7 @@ use crate::http::{self, AppState};
 use crate::notifier::Notifier;
 use crate::services::account_data::AccountDataService;
 use crate::services::accounts::AccountsService;
+use crate::services::outbound::{FederationSender, SenderSettings, TransactionTransport};
 use crate::services::rooms::RoomService;
 use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
 use crate::signing_key::{self, OldVerifyKeys};
@@ -38,6 +41,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     listeners: Vec<JoinHandle<()>>,
     storage: Storage,
+    federation_sender: Option<FederationSender>,
 }
 
 /// Starts the server described by `config` and returns once both listeners accept connections.
@@ -116,6 +120,15 @@ async fn bind_and_serve(
         None => None,
     };
 
+    let federation_client = if config.federation.enabled {
+        Some(Arc::new(federation_client(
+            config,
+            &server_name,
+            &signing_key,
+        )?))
+    } else {
+        None
+    };
     let notifier = Notifier::new();
     let account_data = AccountDataService::new(storage.clone(), notifier.clone());
     let typing = TypingService::new(notifier.clone());
@@ -127,6 +140,21 @@ async fn bind_and_serve(
         signing_key.clone(),
         config.rooms.default_version.clone(),
     ));
+    let federation_sender = match &federation_client {
+        Some(client) => {
+            let transport: Arc<dyn TransactionTransport> = client.clone();
+            let sender = FederationSender::new(
+                storage.clone(),
+                server_name.clone(),
+                transport,
+                SenderSettings::default(),
+            );
+            rooms.signal_persisted_events(sender.events_persisted_signal());
+            sender.start().await?;
+            Some(sender)
+        }
+        None => None,
+    };
     let sync = Arc::new(SyncService::new(
         storage.clone(),
         notifier.clone(),
@@ -160,7 +188,7 @@ async fn bind_and_serve(
         default_room_version: config.rooms.default_version.clone(),
         rooms: rooms.clone(),
         sync,
-        federation_sender: None,
+        federation_sender: federation_sender.clone(),
     };
 
     let mut listeners = vec![tokio::spawn(
@@ -206,6 +234,7 @@ async fn bind_and_serve(
         shutdown,
         listeners,
         storage: storage.clone(),
+        federation_sender,
     })
 }
 
@@ -219,9 +248,44 @@ impl RunningServer {
                 tracing::error!(%error, "a listener task failed");
             }
         }
+        if let Some(sender) = &self.federation_sender {
+            // Unsent items stay queued for the next start.
+            sender.shutdown();
+        }
         self.storage.close().await;
         tracing::info!("database closed");
     }
+}
+
+/// The outbound federation client from `[federation]`: system DNS, the configured IP policy (loopback and
+/// private ranges are reachable only when `allowed_ip_ranges` names them) and certificate verification.
+fn federation_client(
+    config: &Config,
+    server_name: &ServerName,
+    signing_key: &hearth_crypto::SigningKey,
+) -> Result<FederationClient, Error> {
+    let federation = &config.federation;
+    let policy = IpPolicy::new(
+        federation.allowed_ip_ranges.clone(),
+        federation.denied_ip_ranges.clone(),
+    );
+    let tls = TlsSettings {
+        verify_peer_certificates: federation.verify_peer_certificates,
+        extra_ca_file: None,
+    };
+    FederationClient::with_system_dns(
+        server_name.clone(),
+        signing_key.clone(),
+        policy,
+        &tls,
+        Limits::default(),
+    )
+    .map_err(|error| {
+        crate::config::ConfigError::Invalid {
+            problems: vec![format!("[federation]: {error}")],
+        }
+        .into()
+    })
 }
 
 async fn bind(address: SocketAddr, purpose: &'static str) -> Result<TcpListener, Error> {

@@ -3,10 +3,11 @@
 //! live one, EDUs, and resuming after a restart.
 
 #[allow(dead_code)]
-#[path = "../storage/harness.rs"]
-mod harness;
+#[path = "../accounts/common.rs"]
+mod common;
 
 mod queue;
+mod signed;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,24 +26,7 @@ use hearth_federation::transactions::{SendTransactionResponse, Transaction};
 use hearth_types::{ServerName, UserId};
 use serde_json::json;
 
-pub use harness::TestDb;
-
-/// Runs `$body` (an async fn taking a `Backend`) as one test per backend.
-#[macro_export]
-macro_rules! both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(hearth::storage::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(hearth::storage::Backend::Postgres).await;
-            }
-        }
-    };
-}
+pub use common::TestDb;
 
 /// This server's name in these tests.
 pub const LOCAL: &str = "hearth.test";

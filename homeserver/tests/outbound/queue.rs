@@ -9,9 +9,9 @@ use hearth_federation::transactions::edu::TypingContent;
 use hearth_types::{RoomId, ServerName, UserId};
 use serde_json::Value;
 
+use crate::both_backends;
 use crate::{
-    Behaviour, FakeTransport, Fixture, LOCAL, both_backends, event_id_of, eventually,
-    fast_settings, room_service,
+    Behaviour, FakeTransport, Fixture, LOCAL, event_id_of, eventually, fast_settings, room_service,
 };
 
 async fn local_events_reach_every_remote_server_in_the_room_once_in_order(backend: Backend) {
