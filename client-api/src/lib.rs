@@ -7,6 +7,7 @@
 pub mod account;
 pub mod discovery;
 pub mod error;
+pub mod keys;
 pub mod rooms;
 pub mod sync;
 

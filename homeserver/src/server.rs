@@ -22,6 +22,7 @@ use crate::http::{self, AppState};
 use crate::notifier::Notifier;
 use crate::services::account_data::AccountDataService;
 use crate::services::accounts::AccountsService;
+use crate::services::e2ee::E2eeService;
 use crate::services::outbound::{FederationSender, SenderSettings, TransactionTransport};
 use crate::services::rooms::RoomService;
 use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
@@ -155,12 +156,18 @@ async fn bind_and_serve(
         }
         None => None,
     };
+    let e2ee = Arc::new(E2eeService::new(
+        storage.clone(),
+        notifier.clone(),
+        server_name.clone(),
+    ));
     let sync = Arc::new(SyncService::new(
         storage.clone(),
         notifier.clone(),
         rooms.clone(),
         account_data.clone(),
         typing.clone(),
+        e2ee.clone(),
     ));
     let state = AppState {
         server_name: server_name.clone(),
@@ -189,6 +196,7 @@ async fn bind_and_serve(
         rooms: rooms.clone(),
         sync,
         federation_sender: federation_sender.clone(),
+        e2ee,
     };
 
     let mut listeners = vec![tokio::spawn(

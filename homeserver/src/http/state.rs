@@ -9,6 +9,7 @@ use hearth_types::ServerName;
 use crate::notifier::Notifier;
 use crate::services::account_data::AccountDataService;
 use crate::services::accounts::AccountsService;
+use crate::services::e2ee::E2eeService;
 use crate::services::outbound::FederationSender;
 use crate::services::rooms::RoomService;
 use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
@@ -57,4 +58,6 @@ pub struct AppState {
     pub default_room_version: String,
     /// The outbound federation queues (PDU fan-out, EDUs); `None` when federation is disabled.
     pub federation_sender: Option<FederationSender>,
+    /// End-to-end encryption: keys, to-device messages, device lists, key backup.
+    pub e2ee: Arc<E2eeService>,
 }

@@ -4,6 +4,7 @@
 
 pub mod account_data;
 pub mod accounts;
+pub mod e2ee;
 pub mod outbound;
 pub mod rooms;
 pub mod sync;

@@ -1,9 +1,9 @@
-//! Devices of local users: one per login session, the unit that owns access tokens (and later
-//! end-to-end keys and to-device messages). Deleting a device deletes its access tokens through
-//! the foreign key.
+//! Devices of local users: one per login session, the unit that owns access tokens (and its
+//! end-to-end keys and to-device messages). Deleting a device deletes those through the foreign keys.
 
+use super::device_lists::record_device_list_change;
 use super::users::expect_one_row;
-use super::{Result, Storage, StorageError, on_reader, on_writer};
+use super::{Result, Storage, StorageError, in_write_tx, on_reader, on_writer};
 
 /// A device as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -119,16 +119,21 @@ impl Storage {
         expect_one_row(affected, "device")
     }
 
-    /// Deletes a device and, through the foreign key, all of its access tokens.
-    /// `NotFound("device")` if absent.
+    /// Deletes a device and, through the foreign keys, its access tokens, end-to-end keys and queued
+    /// to-device messages; records the change on the device-list stream (other users' clients stop
+    /// encrypting for it). `NotFound("device")` if absent.
     pub async fn delete_device(&self, user_id: &str, device_id: &str) -> Result<()> {
-        let affected = on_writer!(self, |pool| {
-            sqlx::query("DELETE FROM devices WHERE user_id = $1 AND device_id = $2")
+        let affected = in_write_tx!(self, |tx| {
+            let affected = sqlx::query("DELETE FROM devices WHERE user_id = $1 AND device_id = $2")
                 .bind(user_id)
                 .bind(device_id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if affected > 0 {
+                record_device_list_change!(tx, user_id, device_id);
+            }
+            affected
         });
         expect_one_row(affected, "device")
     }

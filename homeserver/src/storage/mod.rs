@@ -29,10 +29,14 @@
 //! - Every multi-row change that must be all-or-nothing runs in one transaction.
 
 mod account_data;
+mod cross_signing;
+mod device_lists;
 mod devices;
+mod e2e_keys;
 mod error;
 mod events;
 mod filters;
+mod key_backup;
 mod keys;
 mod migrate;
 mod outbound;
@@ -43,6 +47,7 @@ mod relations;
 mod rooms;
 mod state;
 mod streams;
+mod to_device;
 mod tokens;
 mod users;
 
@@ -56,9 +61,12 @@ use sqlx::sqlite::{
 };
 
 pub use account_data::AccountData;
+pub use cross_signing::{CrossSigningKey, KeySignature};
 pub use devices::Device;
+pub use e2e_keys::{DeviceWithKeys, UploadedKey};
 pub use error::StorageError;
 pub use events::{Direction, NewEvent, NewRelation, NewRoom, StoredEvent, TxnKey};
+pub use key_backup::{BackedUpKey, BackupVersion, BackupWrite, KeepOrReplace};
 pub use keys::{RemoteServerKey, ServerSigningKey};
 pub use migrate::LATEST_SCHEMA_VERSION;
 pub use outbound::{DestinationRetry, OutboundBatch, QueuedEdu, QueuedPdu};
@@ -69,6 +77,7 @@ pub use relations::Relation;
 pub use rooms::{Membership, Room};
 pub use state::StateMapIds;
 pub use streams::StreamPositions;
+pub use to_device::{NewToDevice, ToDeviceMessage};
 pub use tokens::{AccessToken, NewAccessToken, TokenHash};
 pub use users::{NewUser, User};
 

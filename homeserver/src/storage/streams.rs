@@ -1,4 +1,5 @@
-//! Stream positions of the per-user sync streams (account data, receipts, presence).
+//! Stream positions of the per-user sync streams (account data, receipts, presence, to-device messages,
+//! device-list changes).
 //!
 //! Each stream has one counter row in `stream_positions`. A writer bumps the counter with
 //! [`NEXT_POSITION`] inside the same transaction as the row it writes; the counter row stays locked
@@ -19,6 +20,8 @@ pub(super) const ACCOUNT_DATA: &str = "account_data";
 pub(super) const RECEIPTS: &str = "receipts";
 /// Name of the presence stream's counter.
 pub(super) const PRESENCE: &str = "presence";
+/// Name of the to-device stream's counter.
+pub(super) const TO_DEVICE: &str = "to_device";
 
 /// The newest committed position of each per-user stream; the upper bound a /sync reads up to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,6 +32,10 @@ pub struct StreamPositions {
     pub receipts: i64,
     /// Presence of every local user.
     pub presence: i64,
+    /// To-device messages of every local device.
+    pub to_device: i64,
+    /// Changes of device lists and keys, of local and remote users.
+    pub device_lists: i64,
 }
 
 impl Storage {
@@ -45,6 +52,8 @@ impl Storage {
                 ACCOUNT_DATA => positions.account_data = position,
                 RECEIPTS => positions.receipts = position,
                 PRESENCE => positions.presence = position,
+                TO_DEVICE => positions.to_device = position,
+                super::device_lists::DEVICE_LISTS => positions.device_lists = position,
                 _ => {}
             }
         }

@@ -9,6 +9,7 @@ mod capabilities;
 mod devices;
 mod directory;
 mod filters;
+mod keys;
 mod legacy;
 mod login;
 mod presence;
@@ -17,9 +18,11 @@ mod pushrules;
 mod receipts;
 mod register;
 mod room_events;
+mod room_keys;
 mod rooms;
 mod synapse_admin;
 mod sync;
+mod to_device;
 mod typing;
 
 use axum::Router;
@@ -53,6 +56,9 @@ pub fn routes() -> Router<AppState> {
         .merge(receipts::routes())
         .merge(sync::routes())
         .merge(typing::routes())
+        .merge(keys::routes())
+        .merge(to_device::routes())
+        .merge(room_keys::routes())
 }
 
 /// Registers `handler` at `{V3}{path}` and `{R0}{path}` (`path` starts with `/`).

@@ -18,12 +18,14 @@ use hearth_types::{DeviceId, UserId};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::e2ee::e2ee_sections;
 use super::presence::presence_content;
 use super::receipts::{READ, READ_PRIVATE, receipt_event};
 use super::token::SyncToken;
 use super::typing::TypingService;
 use crate::notifier::{Notifier, WakeKey};
 use crate::services::account_data::{AccountDataService, UserDataError, ignored_users_in};
+use crate::services::e2ee::E2eeService;
 use crate::services::rooms::RoomService;
 use crate::storage::{Membership, Storage, StoredEvent};
 
@@ -69,6 +71,7 @@ pub struct SyncService {
     rooms: Arc<RoomService>,
     account_data: AccountDataService,
     typing: TypingService,
+    e2ee: Arc<E2eeService>,
 }
 
 /// Everything a room section needs to know about the request.
@@ -91,6 +94,7 @@ impl SyncService {
         rooms: Arc<RoomService>,
         account_data: AccountDataService,
         typing: TypingService,
+        e2ee: Arc<E2eeService>,
     ) -> Self {
         Self {
             storage,
@@ -98,6 +102,7 @@ impl SyncService {
             rooms,
             account_data,
             typing,
+            e2ee,
         }
     }
 
@@ -111,6 +116,12 @@ impl SyncService {
         if request.since.is_none() {
             // Make sure the default push rules exist, so the initial sync carries `m.push_rules`.
             self.account_data.push_rules(user.as_str()).await?;
+        }
+        if let (Some(since), Some(device)) = (request.since, device) {
+            // Using a token is the acknowledgement of the to-device messages it covered.
+            self.e2ee
+                .acknowledge_to_device(user, device, since.to_device)
+                .await?;
         }
         let deadline = Instant::now() + request.timeout.min(MAX_TIMEOUT);
         loop {
@@ -150,6 +161,8 @@ impl SyncService {
             receipts: positions.receipts,
             presence: positions.presence,
             typing: self.typing.current_serial(),
+            to_device: positions.to_device,
+            device_lists: positions.device_lists,
         })
     }
 
@@ -252,21 +265,27 @@ impl SyncService {
             }
         }
         let presence = self.presence(&context, &joined_rooms).await?;
+        let e2ee = e2ee_sections(&self.e2ee, user, device, since, upto).await?;
 
         let has_news = !join.is_empty()
             || !invite.is_empty()
             || !leave.is_empty()
             || !global_account_data.is_empty()
-            || !presence.is_empty();
+            || !presence.is_empty()
+            || e2ee.has_news();
+        let next_batch = SyncToken {
+            to_device: e2ee.to_device_upto,
+            ..upto
+        };
         let response = json!({
-            "next_batch": upto.to_string(),
+            "next_batch": next_batch.to_string(),
             "rooms": { "join": join, "invite": invite, "leave": leave, "knock": {} },
             "account_data": { "events": global_account_data },
             "presence": { "events": presence },
-            "to_device": { "events": [] },
-            "device_lists": { "changed": [], "left": [] },
-            "device_one_time_keys_count": {},
-            "device_unused_fallback_key_types": [],
+            "to_device": { "events": e2ee.to_device },
+            "device_lists": { "changed": e2ee.changed, "left": e2ee.left },
+            "device_one_time_keys_count": e2ee.one_time_keys_count,
+            "device_unused_fallback_key_types": e2ee.unused_fallback_key_types,
         });
         Ok((response, has_news))
     }

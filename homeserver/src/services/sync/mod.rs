@@ -1,9 +1,10 @@
 //! The sync side of the per-user data: typing, receipts and read markers, presence, and `/sync` itself, which
 //! gathers every stream (room events, account data, receipts, typing, presence) since a token.
 //!
-//! Dependencies: storage, the notifier, the account-data service (for receipts' read markers and /sync's
+//! Dependencies: storage, the notifier, the e2ee service (to-device messages, device lists, key counts), the account-data service (for receipts' read markers and /sync's
 //! account data and ignored users), and the rooms service (memberships, timelines, state, visibility and the client-event format).
 
+mod e2ee;
 mod engine;
 pub mod presence;
 pub mod receipts;

@@ -1,0 +1,63 @@
+//! The end-to-end encryption service: what the server does for clients that encrypt. It stores and hands out
+//! the keys devices publish (device, one-time, fallback and cross-signing keys and signatures), relays
+//! to-device messages, tracks whose device lists changed for whom, and keeps server-side key backups. It never
+//! sees plaintext: every key and message it carries was encrypted or signed by a client.
+//!
+//! Dependencies: storage and the notifier (no other service). `/sync` depends on this service for the
+//! to-device and device-list sections; the accounts service is used by the HTTP layer for the user-interactive
+//! auth of `/keys/device_signing/upload`.
+
+mod backup;
+mod cross_signing;
+mod device_lists;
+mod error;
+mod keys;
+mod to_device;
+
+use hearth_types::{ServerName, UserId};
+
+pub use backup::{BackupInfo, RoomKeysSelection};
+pub use device_lists::{DeviceListDelta, Window};
+pub use error::{E2eeError, Result};
+pub use keys::{ClaimRequest, QueryRequest, UploadRequest};
+pub use to_device::SendToDevice;
+
+use crate::notifier::Notifier;
+use crate::services::accounts::now_ms;
+use crate::storage::Storage;
+
+/// End-to-end encryption support. Build one per server and share it as `Arc<E2eeService>`.
+#[derive(Debug)]
+pub struct E2eeService {
+    storage: Storage,
+    notifier: Notifier,
+    server_name: ServerName,
+}
+
+impl E2eeService {
+    /// A service for the users of `server_name`.
+    pub fn new(storage: Storage, notifier: Notifier, server_name: ServerName) -> Self {
+        Self {
+            storage,
+            notifier,
+            server_name,
+        }
+    }
+
+    /// Whether `user_id` belongs to this server (its keys are here, not on another server).
+    fn is_local(&self, user_id: &str) -> bool {
+        UserId::parse(user_id).is_ok_and(|user| user.server_name() == &self.server_name)
+    }
+
+    /// Wakes the `/sync` requests that should see a change of `user_id`'s device list: the user's own and
+    /// those of everyone sharing a room with them (they listen on their rooms).
+    pub async fn notify_device_list_change(&self, user_id: &str) -> Result<()> {
+        self.notifier.notify_user(user_id);
+        for membership in self.storage.memberships_of_user(user_id).await? {
+            if membership.membership == "join" {
+                self.notifier.notify_room(&membership.room_id);
+            }
+        }
+        Ok(())
+    }
+}
