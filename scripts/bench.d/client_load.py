@@ -45,6 +45,8 @@ PASSWORD = "bench-password-0123456789"
 REQUEST_TIMEOUT = 120.0
 LONG_POLL_MS = 10_000
 # Sync filter with a timeline long enough that no message is skipped by a "limited" timeline.
+# The Rust send-load generator (scripts/bench passes --send-load); None = the Python loop below.
+SEND_LOAD: Path | None = None
 WIDE_TIMELINE = json.dumps({"room": {"timeline": {"limit": 1000}}}, separators=(",", ":"))
 
 
@@ -346,6 +348,9 @@ async def send_throughput(target: Target, sizes: Sizes, results: Results) -> str
         room = await clients[0].create_room()
         await asyncio.gather(*(client.join(room) for client in clients[1:]))
         observer_since = (await clients[0].sync(None, 0, WIDE_TIMELINE)).get("next_batch", "")
+        if SEND_LOAD:
+            await send_with_rust_generator(target, sizes, results, room, clients, observer_since)
+            return room
         arrivals: dict[str, list[float]] = {}
         stop = asyncio.Event()
         observer = asyncio.create_task(sync_observer(clients[0], observer_since, arrivals, stop))
@@ -390,6 +395,42 @@ async def send_throughput(target: Target, sizes: Sizes, results: Results) -> str
         return room
     finally:
         await close_all(clients)
+
+
+async def send_with_rust_generator(target: Target, sizes: Sizes, results: Results, room: str, clients: list[Client],
+                                   observer_since: str) -> None:
+    """Workload 1's loop run by homeserver/examples/send_load.rs (one thread, ≈10× less CPU per message than
+    this Python generator); the same figures as the Python loop, from its JSON report."""
+    command = [str(SEND_LOAD), "--base-url", target.server.base_url, "--room", room,
+               "--tokens", ",".join(c.token for c in clients), "--observer-token", clients[0].token,
+               "--observer-since", observer_since, "--messages", str(sizes.send_messages),
+               "--timeout-secs", str(int(sizes.workload_timeout))]
+    name = target.database_name()
+    pg_before = postgres_backends(name) if name else {}
+    cpu_before = cpu_seconds(target.pid)
+    process = await asyncio.create_subprocess_exec(*command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await process.communicate()
+    cpu_after = cpu_seconds(target.pid)
+    pg_after = postgres_backends(name) if name else {}
+    if process.returncode != 0:
+        raise BenchError(f"send_load exited {process.returncode}: {err.decode(errors='replace')[:300]}")
+    report = json.loads(out)
+    total = report["sent"]
+    latencies = [v / 1000 for v in report["latencies_ms"]]
+    delivery = [v / 1000 for v in report["delivery_ms"]]
+    results["send_rate"] = total / report["elapsed_s"]
+    results["send_p50"] = percentile(latencies, 0.5) * 1000
+    results["send_p99"] = percentile(latencies, 0.99) * 1000
+    # The server's CPU over the generator's whole run (setup is a few requests), per message.
+    results["send_cpu"] = (cpu_after - cpu_before) * 1000 / total
+    if name:
+        results["send_pg_cpu"] = postgres_cpu_delta(pg_before, pg_after) * 1000 / total
+    results["client_cpu"] = report["cpu_s"] * 1000 / total
+    if delivery:
+        results["send_sync_p50"] = percentile(delivery, 0.5) * 1000
+        results["send_sync_p99"] = percentile(delivery, 0.99) * 1000
+    results["send_delivered"] = f"{len(delivery)}/{total}"
+    results["rss_peak_send"] = status_kib(target.pid, "VmHWM") / 1024
 
 
 async def fan_out(target: Target, sizes: Sizes, results: Results) -> None:
@@ -689,7 +730,8 @@ def section(all_results: dict[str, dict[str, Results]], sizes: Sizes, quick: boo
     paragraphs = [
         f"Hearth and Synapse {synapse_version} side by side, the same workloads over the standard client-server "
         "API, driven by `scripts/bench` (load generator: `scripts/bench.d/client_load.py`, Python asyncio + "
-        "aiohttp). Regenerate with `scripts/bench` (`--backend sqlite|postgres|both`, `--quick` for a smoke run).",
+        "aiohttp; the send workload's loop " + ("in Rust, `homeserver/examples/send_load.rs`, one thread"
+                                                 if SEND_LOAD else "in Python too") + "). Regenerate with `scripts/bench` (`--backend sqlite|postgres|both`, `--quick` for a smoke run).",
         f"Latest run: {when}, Hearth {git_revision()}, mode {mode}; machine: {machine()}, shared with other builds "
         "while measuring (wall-clock figures swing 2-3× with load; CPU per message is the stable one).",
         f"Counts: (0) the send workload's request count as GET /versions, to show the load generator's ceiling; "
@@ -758,12 +800,16 @@ async def main() -> int:
     parser.add_argument("--hearth", required=True, type=Path, help="the hearth binary (release build)")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--servers", default="hearth,synapse", help="comma-separated: hearth, synapse")
+    parser.add_argument("--send-load", type=Path, help="homeserver/examples/send_load.rs built in release mode; "
+                        "drives the send workload (default: the Python loop)")
     parser.add_argument("--quick", action="store_true", help="small counts for a smoke run")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave docs/performance.md alone")
     parser.add_argument("--render", type=Path, help="do not measure: render this results file (a last.json)")
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("HEARTH_CACHE", Path.home() / ".cache"
                                                                             / "hearth")) / "bench")
     args = parser.parse_args()
+    global SEND_LOAD
+    SEND_LOAD = args.send_load
     sizes = QUICK if args.quick else Sizes()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     servers = [s for s in args.servers.split(",") if s]
