@@ -7,6 +7,7 @@ pub mod error;
 pub mod http;
 pub mod logging;
 pub mod notifier;
+pub mod ratelimit;
 pub mod server;
 pub mod services;
 pub mod signing_key;

@@ -197,6 +197,9 @@ async fn bind_and_serve(
         sync,
         federation_sender: federation_sender.clone(),
         e2ee,
+        rate_limiter: Arc::new(crate::ratelimit::RateLimiter::new(
+            config.rate_limits.clone(),
+        )),
     };
 
     let mut listeners = vec![tokio::spawn(

@@ -32,7 +32,7 @@ pub struct DeactivateRequest {
     /// UIA data.
     #[serde(default)]
     pub auth: Option<AuthData>,
-    /// Whether to erase the user's messages (not supported; accepted and ignored).
+    /// Whether to erase the user's data as well (Hearth removes the profile; events stay).
     #[serde(default)]
     pub erase: bool,
 }

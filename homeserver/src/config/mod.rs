@@ -9,6 +9,7 @@
 
 mod duration;
 mod load;
+mod rate_limits;
 mod validate;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use duration::ConfigDuration;
 pub use load::{ConfigSource, DEFAULT_CONFIG_PATH, ENV_PREFIX};
+pub use rate_limits::{RateLimit, RateLimitsConfig};
 
 /// Why a configuration could not be loaded; each message names the offending key, file or variable.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,8 @@ pub struct Config {
     pub logging: LoggingConfig,
     /// The server's signing key.
     pub keys: KeysConfig,
+    /// Request rate limits (429 `M_LIMIT_EXCEEDED`).
+    pub rate_limits: RateLimitsConfig,
 }
 
 /// `[listen]`: addresses, the request body limit and the shutdown grace period.
@@ -237,6 +241,7 @@ impl Default for Config {
             well_known: WellKnownConfig::default(),
             logging: LoggingConfig::default(),
             keys: KeysConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
         }
     }
 }

@@ -33,6 +33,7 @@ impl Config {
         self.check_logging(&mut problems);
         self.check_keys(&mut problems);
         self.check_login(&mut problems);
+        problems.extend(self.rate_limits.problem());
         if problems.is_empty() {
             Ok(())
         } else {

@@ -126,12 +126,25 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, Ma
     })
 }
 
+/// Records the device's `last_seen_ts`/`last_seen_ip` (throttled to once a minute per device by the service).
+fn note_device_seen(state: &AppState, parts: &Parts, auth: &Authenticated) {
+    if let Some(device) = &auth.device_id {
+        let ip = super::rate_limit::client_ip(parts).to_string();
+        let now = i64::try_from(now_millis()).unwrap_or(i64::MAX);
+        state
+            .accounts
+            .device_seen(&auth.user_id, device.as_str(), ip, now);
+    }
+}
+
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = presented_token(parts)?.ok_or_else(missing_token)?;
-        Ok(authenticate(state, &token).await?)
+        let auth = authenticate(state, &token).await?;
+        note_device_seen(state, parts, &auth);
+        Ok(auth)
     }
 }
 
@@ -144,7 +157,11 @@ impl OptionalFromRequestParts<AppState> for Authenticated {
     ) -> Result<Option<Self>, ApiError> {
         match presented_token(parts)? {
             None => Ok(None),
-            Some(token) => Ok(Some(authenticate(state, &token).await?)),
+            Some(token) => {
+                let auth = authenticate(state, &token).await?;
+                note_device_seen(state, parts, &auth);
+                Ok(Some(auth))
+            }
         }
     }
 }

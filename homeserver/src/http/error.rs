@@ -21,7 +21,20 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.0)).into_response()
+        // A refusal for rate limiting also carries the standard header (whole seconds, rounded up).
+        let retry_after = self
+            .0
+            .extra
+            .get("retry_after_ms")
+            .and_then(|ms| ms.as_u64());
+        let mut response = (status, Json(self.0)).into_response();
+        if let Some(ms) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(ms.div_ceil(1000)),
+            );
+        }
+        response
     }
 }
 

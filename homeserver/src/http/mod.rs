@@ -13,6 +13,8 @@ mod error;
 mod federation_version;
 mod health;
 pub mod json;
+mod plain_errors;
+pub mod rate_limit;
 pub mod serve;
 mod server_keys;
 mod state;
@@ -55,6 +57,7 @@ pub fn client_router(state: AppState) -> Router {
             body_limit,
             body_limit::reject_declared_oversized_body,
         ))
+        .layer(axum::middleware::from_fn(plain_errors::matrix_errors_only))
         .layer(cors::client_cors_layer())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

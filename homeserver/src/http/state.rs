@@ -60,4 +60,6 @@ pub struct AppState {
     pub federation_sender: Option<FederationSender>,
     /// End-to-end encryption: keys, to-device messages, device lists, key backup.
     pub e2ee: Arc<E2eeService>,
+    /// Per-user and per-IP request rate limits (`[rate_limits]`).
+    pub rate_limiter: Arc<crate::ratelimit::RateLimiter>,
 }

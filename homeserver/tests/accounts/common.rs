@@ -44,6 +44,8 @@ pub fn test_config(data_dir: &Path, database_url: &str) -> Config {
     config.federation.enabled = false;
     config.listen.client = "127.0.0.1:0".parse().unwrap();
     config.listen.shutdown_grace_period = "2s".parse().unwrap();
+    // Tests act far faster than people; the rate-limit tests switch the limits back on.
+    config.rate_limits.enabled = false;
     config
 }
 

@@ -3,9 +3,11 @@
 
 mod cli;
 mod common;
+mod deactivate;
 mod devices;
 mod login;
 mod profile;
+mod rate_limits;
 mod register;
 mod shared_secret;
 mod tokens;

@@ -9,6 +9,8 @@ mod common;
 mod create;
 mod directory;
 mod membership;
+mod query_errors;
+mod rate_limits;
 mod timeline;
 
 use common::TestServer;

@@ -222,3 +222,24 @@ async fn well_known_server_uses_the_configured_value() {
     assert_eq!(body, json!({"m.server": "fed.example.org:443"}));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_undecodable_path_segment_answers_m_invalid_param_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_in(dir.path()).await;
+    let response = http_client()
+        .get(client_url(&server, "/_matrix/client/v3/profile/%FF"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errcode"], "M_INVALID_PARAM", "{body}");
+    server.shutdown().await;
+}

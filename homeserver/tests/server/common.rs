@@ -17,6 +17,7 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.listen.client = "127.0.0.1:0".parse().unwrap();
     config.listen.federation = "127.0.0.1:0".parse().unwrap();
     config.listen.shutdown_grace_period = "2s".parse().unwrap();
+    config.rate_limits.enabled = false;
     config
 }
 

@@ -3,6 +3,7 @@
 //! The `cli` module runs the built `hearth` binary itself.
 
 mod cli;
+mod client_api_doc;
 mod client_endpoints;
 mod common;
 mod federation_listener;

@@ -7,5 +7,7 @@ mod common;
 
 mod account_data;
 mod push_rules;
+mod room_initial_sync;
 mod seed;
 mod sync;
+mod sync_state;

@@ -15,7 +15,7 @@ const ALICE: &str = "@alice:hearth.test";
 const BOB: &str = "@bob:hearth.test";
 
 /// Alice creates a room and invites Bob, who joins; returns the room ID.
-async fn shared_room(server: &TestServer) -> String {
+pub(crate) async fn shared_room(server: &TestServer) -> String {
     user_with_token(&server.storage, ALICE, "alice-token").await;
     user_with_token(&server.storage, BOB, "bob-token").await;
     let (status, body) = server
@@ -40,7 +40,7 @@ async fn shared_room(server: &TestServer) -> String {
     room_id
 }
 
-async fn sync(server: &TestServer, token: &str, query: &str) -> Value {
+pub(crate) async fn sync(server: &TestServer, token: &str, query: &str) -> Value {
     let (status, body) = server
         .call(
             Method::GET,
@@ -53,7 +53,7 @@ async fn sync(server: &TestServer, token: &str, query: &str) -> Value {
     body
 }
 
-async fn send_message(
+pub(crate) async fn send_message(
     server: &TestServer,
     token: &str,
     room_id: &str,

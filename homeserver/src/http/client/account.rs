@@ -68,7 +68,9 @@ async fn change_password(
     Ok(Json(json!({})))
 }
 
-/// `POST /account/deactivate` (UIA: the current password).
+/// `POST /account/deactivate` (UIA: the current password): the user leaves every room and rejects every
+/// pending invite, so the other members see them go; then the account is closed (logged out everywhere, its ID
+/// never reused; with `erase`, its profile removed).
 async fn deactivate(
     axum::extract::State(state): axum::extract::State<AppState>,
     auth: Authenticated,
@@ -78,7 +80,12 @@ async fn deactivate(
         .accounts
         .authenticate_user(&auth.user_id, body.auth)
         .await?;
-    state.accounts.deactivate(&auth.user_id).await?;
+    // Leave first: if that fails the account is still usable and the client can simply retry.
+    if let Err(error) = state.rooms.leave_all_rooms(&auth.user_id).await {
+        tracing::error!(user = %auth.user_id, %error, "account could not leave its rooms on deactivation");
+        return Err(hearth_client_api::MatrixError::internal().into());
+    }
+    state.accounts.deactivate(&auth.user_id, body.erase).await?;
     Ok(Json(DeactivateResponse {
         id_server_unbind_result: "no-support".to_owned(),
     }))

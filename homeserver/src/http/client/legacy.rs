@@ -1,12 +1,12 @@
 //! The pre-/sync API that older clients, bots and test suites still call: `GET /events` (the event stream) and
-//! `GET /initialSync`. Both are views over the `/sync` service's answer, so they share its tokens, long-polling
+//! `GET /initialSync`, and `GET /rooms/{roomId}/initialSync`. They are views over the `/sync` service's answer, so they share its tokens, long-polling
 //! and visibility rules.
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use hearth_client_api::MatrixError;
 use hearth_client_api::error::ErrorCode;
@@ -23,7 +23,8 @@ use crate::services::sync::token::SyncToken;
 /// The legacy routes.
 pub fn routes() -> Router<AppState> {
     let router = v3_and_r0(Router::new(), "/events", get(events));
-    v3_and_r0(router, "/initialSync", get(initial_sync))
+    let router = v3_and_r0(router, "/initialSync", get(initial_sync));
+    v3_and_r0(router, "/rooms/{room}/initialSync", get(room_initial_sync))
 }
 
 fn invalid(message: &str) -> ApiError {
@@ -35,6 +36,16 @@ fn query_value(query: Option<&str>, key: &str) -> Option<String> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(name, _)| name == key)
         .map(|(_, value)| value.into_owned())
+}
+
+/// The `limit` query parameter (default 10).
+fn limit_param<T: std::str::FromStr + From<u8>>(query: Option<&str>) -> Result<T, ApiError> {
+    match query_value(query, "limit") {
+        Some(limit) => limit
+            .parse()
+            .map_err(|_| invalid("`limit` must be a number")),
+        None => Ok(T::from(10)),
+    }
 }
 
 /// `GET /events?from=…&timeout=…`: events after `from` (or after now), waiting up to `timeout` ms.
@@ -95,12 +106,7 @@ async fn initial_sync(
     auth: Authenticated,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = match query_value(query.as_deref(), "limit") {
-        Some(limit) => limit
-            .parse()
-            .map_err(|_| invalid("`limit` must be a number"))?,
-        None => 10,
-    };
+    let limit = limit_param(query.as_deref())?;
     let request = SyncRequest {
         filter: Filter {
             room: Some(RoomFilter {
@@ -160,4 +166,20 @@ async fn initial_sync(
         "presence": response["presence"]["events"],
         "account_data": response["account_data"]["events"],
     })))
+}
+
+/// `GET /rooms/{roomId}/initialSync?limit=…`: one room's state, latest messages, membership, account data,
+/// presence and receipts.
+async fn room_initial_sync(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let limit = limit_param(query.as_deref())?;
+    let body = state
+        .sync
+        .room_initial_sync(&auth.user_id, auth.device_id.as_ref(), &room, limit)
+        .await?;
+    Ok(Json(body))
 }

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use super::v3_and_r0;
 use crate::http::auth::Authenticated;
 use crate::http::json::MatrixJson;
+use crate::http::rate_limit::ClientIp;
 use crate::http::state::AppState;
+use crate::ratelimit::Action;
 use crate::services::accounts::AccountsError;
 
 /// The login routes.
@@ -38,12 +40,16 @@ async fn login_flows(State(state): State<AppState>) -> Json<LoginFlowsResponse> 
     })
 }
 
-/// `POST /login`.
+/// `POST /login`. Every attempt counts against the client IP and (for passwords) the account; failed
+/// password attempts also against the account's failure bucket, which refuses further attempts while empty.
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     MatrixJson(body): MatrixJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, AccountsError> {
     let accounts = &state.accounts;
+    let limiter = &state.rate_limiter;
+    limiter.acquire(Action::LoginAddress, &ip.to_string())?;
     let device_id = body.device_id.as_deref();
     let display_name = body.initial_device_display_name.as_deref();
     let result = match body.kind.as_str() {
@@ -52,7 +58,18 @@ async fn login(
                 .password
                 .as_deref()
                 .ok_or_else(|| MatrixError::new(ErrorCode::MissingParam, "Missing password"))?;
-            accounts
+            let typed = body
+                .identifier
+                .as_ref()
+                .and_then(|identifier| identifier.user.as_deref())
+                .or(body.user.as_deref())
+                .unwrap_or_default();
+            let account = accounts
+                .resolve_user(typed)
+                .map_or_else(|| typed.to_lowercase(), |user| user.to_string());
+            limiter.acquire(Action::LoginAccount, &account)?;
+            limiter.check(Action::LoginFailure, &account)?;
+            let result = accounts
                 .login_password(
                     body.identifier.as_ref(),
                     body.user.as_deref(),
@@ -60,7 +77,13 @@ async fn login(
                     device_id,
                     display_name,
                 )
-                .await?
+                .await;
+            if let Err(AccountsError::Matrix(error)) = &result
+                && error.errcode == ErrorCode::Forbidden
+            {
+                limiter.record(Action::LoginFailure, &account);
+            }
+            result?
         }
         "org.matrix.login.jwt" => {
             let token = body

@@ -28,12 +28,14 @@ pub fn routes() -> Router<AppState> {
     let router = v3_and_r0(
         router,
         "/profile/{user_id}/displayname",
-        get(displayname).put(set_displayname),
+        get(displayname)
+            .put(set_displayname)
+            .delete(clear_displayname),
     );
     v3_and_r0(
         router,
         "/profile/{user_id}/avatar_url",
-        get(avatar_url).put(set_avatar_url),
+        get(avatar_url).put(set_avatar_url).delete(clear_avatar_url),
     )
 }
 
@@ -79,6 +81,39 @@ async fn avatar_url(
     }))
 }
 
+/// A profile field that can be set and removed.
+#[derive(Clone, Copy, Debug)]
+enum Field {
+    Displayname,
+    AvatarUrl,
+}
+
+/// Stores `value` (or removes the field with `None`) for `user_id` on behalf of `auth`, then propagates it.
+async fn write_field(
+    state: &AppState,
+    auth: &Authenticated,
+    user_id: &str,
+    field: Field,
+    value: Option<&str>,
+) -> Result<Json<Value>, AccountsError> {
+    let target = parse_user(user_id)?;
+    let accounts = &state.accounts;
+    match field {
+        Field::Displayname => {
+            accounts
+                .set_displayname(&auth.user_id, auth.is_admin, &target, value)
+                .await?
+        }
+        Field::AvatarUrl => {
+            accounts
+                .set_avatar_url(&auth.user_id, auth.is_admin, &target, value)
+                .await?
+        }
+    }
+    propagate_profile(state, &target).await;
+    Ok(Json(json!({})))
+}
+
 /// `PUT /profile/{userId}/displayname`.
 async fn set_displayname(
     State(state): State<AppState>,
@@ -86,18 +121,8 @@ async fn set_displayname(
     Path(user_id): Path<String>,
     MatrixJson(body): MatrixJson<SetDisplaynameRequest>,
 ) -> Result<Json<Value>, AccountsError> {
-    let target = parse_user(&user_id)?;
-    state
-        .accounts
-        .set_displayname(
-            &auth.user_id,
-            auth.is_admin,
-            &target,
-            body.displayname.as_deref(),
-        )
-        .await?;
-    propagate_profile(&state, &target).await;
-    Ok(Json(json!({})))
+    let value = body.displayname.as_deref();
+    write_field(&state, &auth, &user_id, Field::Displayname, value).await
 }
 
 /// `PUT /profile/{userId}/avatar_url`.
@@ -107,18 +132,26 @@ async fn set_avatar_url(
     Path(user_id): Path<String>,
     MatrixJson(body): MatrixJson<SetAvatarUrlRequest>,
 ) -> Result<Json<Value>, AccountsError> {
-    let target = parse_user(&user_id)?;
-    state
-        .accounts
-        .set_avatar_url(
-            &auth.user_id,
-            auth.is_admin,
-            &target,
-            body.avatar_url.as_deref(),
-        )
-        .await?;
-    propagate_profile(&state, &target).await;
-    Ok(Json(json!({})))
+    let value = body.avatar_url.as_deref();
+    write_field(&state, &auth, &user_id, Field::AvatarUrl, value).await
+}
+
+/// `DELETE /profile/{userId}/displayname` (spec v1.16): removes the display name.
+async fn clear_displayname(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, AccountsError> {
+    write_field(&state, &auth, &user_id, Field::Displayname, None).await
+}
+
+/// `DELETE /profile/{userId}/avatar_url` (spec v1.16): removes the avatar URL.
+async fn clear_avatar_url(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, AccountsError> {
+    write_field(&state, &auth, &user_id, Field::AvatarUrl, None).await
 }
 
 /// Re-sends the user's member event in each joined room so other members see the new profile. Failures are

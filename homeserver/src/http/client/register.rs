@@ -15,7 +15,9 @@ use hearth_client_api::error::ErrorCode;
 
 use super::v3_and_r0;
 use crate::http::json::MatrixJson;
+use crate::http::rate_limit::ClientIp;
 use crate::http::state::AppState;
+use crate::ratelimit::Action;
 use crate::services::accounts::{self, AccountsError};
 
 /// The registration routes; the token validity check is a `v1` endpoint (also served under `v3`).
@@ -44,9 +46,11 @@ pub fn query_error(rejection: &QueryRejection) -> MatrixError {
     MatrixError::new(code, message)
 }
 
-/// `POST /register`.
+/// `POST /register`. Limited per client IP: an address that created `registration.burst_count` accounts
+/// recently is refused (429) until its bucket refills; UIA round trips that create nothing are not counted.
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     query: Result<Query<RegisterQuery>, QueryRejection>,
     MatrixJson(body): MatrixJson<RegisterRequest>,
 ) -> Result<Json<RegisterResponse>, AccountsError> {
@@ -62,6 +66,8 @@ async fn register(
             .into());
         }
     };
+    let ip = ip.to_string();
+    state.rate_limiter.check(Action::Registration, &ip)?;
     let account = state
         .accounts
         .register(accounts::RegisterRequest {
@@ -74,6 +80,7 @@ async fn register(
             guest,
         })
         .await?;
+    state.rate_limiter.record(Action::Registration, &ip);
     Ok(Json(register_response(&state, account)))
 }
 

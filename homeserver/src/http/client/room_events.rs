@@ -16,7 +16,9 @@ use super::v3_and_r0;
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiError;
 use crate::http::json::MatrixJson;
+use crate::http::rate_limit::limit_user;
 use crate::http::state::AppState;
+use crate::ratelimit::Action;
 use crate::services::rooms::EventTemplate;
 use crate::storage::Direction;
 
@@ -82,6 +84,7 @@ async fn send(
     Path((room, event_type, txn)): Path<(String, String, String)>,
     MatrixJson(content): MatrixJson<Value>,
 ) -> Result<Json<EventIdResponse>, ApiError> {
+    limit_user(&state, Action::Message, &auth)?;
     let device = auth.device_id.as_ref().map_or("", |d| d.as_str());
     let template = EventTemplate {
         event_type,
@@ -106,6 +109,7 @@ async fn set_state(
     state_key: String,
     content: Value,
 ) -> Result<Json<EventIdResponse>, ApiError> {
+    limit_user(&state, Action::Message, &auth)?;
     let sent = state
         .rooms
         .send_event(
@@ -193,6 +197,7 @@ async fn redact(
     if let Some(reason) = body.get("reason") {
         content.insert("reason".into(), reason.clone());
     }
+    limit_user(&state, Action::Message, &auth)?;
     let device = auth.device_id.as_ref().map_or("", |d| d.as_str());
     let sent = state
         .rooms

@@ -18,7 +18,9 @@ use super::v3_and_r0;
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiError;
 use crate::http::json::MatrixJson;
+use crate::http::rate_limit::limit_user;
 use crate::http::state::AppState;
+use crate::ratelimit::Action;
 use crate::services::rooms::{MembersFilter, RoomError};
 
 impl From<RoomError> for ApiError {
@@ -74,6 +76,7 @@ async fn create(
     auth: Authenticated,
     MatrixJson(request): MatrixJson<create_room::Request>,
 ) -> Result<Json<create_room::Response>, ApiError> {
+    limit_user(&state, Action::RoomCreation, &auth)?;
     let room_id = state.rooms.create_room(&auth.user_id, request).await?;
     Ok(Json(create_room::Response { room_id }))
 }
@@ -108,6 +111,7 @@ async fn join_by_id_or_alias(
     Path(room): Path<String>,
     MatrixJson(body): MatrixJson<ReasonBody>,
 ) -> Result<Json<RoomIdResponse>, ApiError> {
+    limit_user(&state, Action::Join, &auth)?;
     let room_id = state.rooms.join(&auth.user_id, &room, body.reason).await?;
     Ok(Json(RoomIdResponse { room_id }))
 }
@@ -124,6 +128,7 @@ async fn join_by_id(
             "not a room ID",
         )));
     }
+    limit_user(&state, Action::Join, &auth)?;
     let room_id = state.rooms.join(&auth.user_id, &room, body.reason).await?;
     Ok(Json(RoomIdResponse { room_id }))
 }
@@ -135,6 +140,7 @@ async fn invite(
     MatrixJson(body): MatrixJson<TargetBody>,
 ) -> Result<Json<Value>, ApiError> {
     let target = target(&body)?;
+    limit_user(&state, Action::Invite, &auth)?;
     state
         .rooms
         .invite(&auth.user_id, &room, &target, body.reason)

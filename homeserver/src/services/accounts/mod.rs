@@ -60,6 +60,8 @@ pub struct AccountsService {
     jwt: Option<JwtVerifier>,
     uia: uia::UiaSessions,
     nonces: Mutex<HashMap<String, Instant>>,
+    /// When each device's `last_seen_*` was last written (see [`AccountsService::device_seen`]).
+    seen: Mutex<HashMap<(String, String), Instant>>,
 }
 
 impl AccountsService {
@@ -77,6 +79,7 @@ impl AccountsService {
             jwt: JwtVerifier::from_config(jwt),
             uia: uia::UiaSessions::default(),
             nonces: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -223,7 +226,12 @@ impl AccountsService {
     }
 
     /// `/account/deactivate`: the account can never log in again and its ID is never reused.
-    pub async fn deactivate(&self, user_id: &UserId) -> Result<()> {
+    pub async fn deactivate(&self, user_id: &UserId, erase: bool) -> Result<()> {
+        if erase {
+            // `erase`: the profile goes too (it is public data the user asked to remove).
+            self.storage.set_displayname(user_id.as_str(), None).await?;
+            self.storage.set_avatar_url(user_id.as_str(), None).await?;
+        }
         self.storage.deactivate_user(user_id.as_str()).await?;
         Ok(())
     }

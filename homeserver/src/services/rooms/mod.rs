@@ -10,6 +10,7 @@ mod aliases;
 mod build;
 pub mod client_event;
 mod create;
+mod departure;
 mod error;
 mod membership;
 mod read;

@@ -20,7 +20,8 @@ use tokio::time::Instant;
 
 use super::e2ee::e2ee_sections;
 use super::presence::presence_content;
-use super::receipts::{READ, READ_PRIVATE, receipt_event};
+use super::receipts::receipt_event;
+use super::state_delta::LazyMembersCache;
 use super::token::SyncToken;
 use super::typing::TypingService;
 use crate::notifier::{Notifier, WakeKey};
@@ -35,10 +36,6 @@ const DEFAULT_TIMELINE_LIMIT: u64 = 10;
 const MAX_TIMELINE_LIMIT: u64 = 500;
 /// Longest a request waits for news.
 const MAX_TIMEOUT: Duration = Duration::from_secs(600);
-/// Event types that count as unread notifications until push rules are evaluated.
-const NOTIFYING_TYPES: &[&str] = &["m.room.message", "m.room.encrypted", "m.sticker"];
-/// Upper bound on the events scanned for one room's unread count.
-const MAX_UNREAD_SCAN: i64 = 1000;
 /// State types shown in an invite (stripped state), per the spec's recommendation.
 const STRIPPED_STATE_TYPES: &[&str] = &[
     "m.room.create",
@@ -66,24 +63,28 @@ pub struct SyncRequest {
 /// The sync service. Shared as `Arc<SyncService>` in the HTTP state.
 #[derive(Debug)]
 pub struct SyncService {
-    storage: Storage,
+    pub(super) storage: Storage,
     notifier: Notifier,
-    rooms: Arc<RoomService>,
+    pub(super) rooms: Arc<RoomService>,
     account_data: AccountDataService,
     typing: TypingService,
     e2ee: Arc<E2eeService>,
+    /// Member events each device was sent (lazy loading without redundant members).
+    pub(super) lazy_members: LazyMembersCache,
 }
 
 /// Everything a room section needs to know about the request.
-struct Context<'a> {
-    user: &'a UserId,
-    device: Option<&'a DeviceId>,
+pub(super) struct Context<'a> {
+    pub(super) user: &'a UserId,
+    pub(super) device: Option<&'a DeviceId>,
     since: Option<SyncToken>,
-    upto: SyncToken,
-    filter: &'a Filter,
-    full_state: bool,
+    pub(super) upto: SyncToken,
+    pub(super) filter: &'a Filter,
+    pub(super) full_state: bool,
     ignored: HashSet<String>,
     room_account_data: HashMap<String, Vec<Value>>,
+    /// The user's push rules (`m.push_rules` content), for unread counts.
+    push_rules: Value,
 }
 
 impl SyncService {
@@ -103,6 +104,7 @@ impl SyncService {
             account_data,
             typing,
             e2ee,
+            lazy_members: LazyMembersCache::default(),
         }
     }
 
@@ -230,6 +232,7 @@ impl SyncService {
             full_state: request.full_state,
             ignored,
             room_account_data,
+            push_rules: Value::Object(self.account_data.push_rules(user.as_str()).await?),
         };
 
         let room_filter = request.filter.room.clone().unwrap_or_default();
@@ -332,14 +335,19 @@ impl SyncService {
         let viewer = Some((context.user, context.device));
         let timeline_events = self.rooms.client_events(&timeline, rules, viewer).await?;
         let state_events = self.rooms.client_events(&state, rules, viewer).await?;
-        let unread = self.unread_count(context.user, room_id).await?;
+        let unread = self
+            .unread_counts(context.user, room_id, &context.push_rules)
+            .await?;
         let summary = self.summary(context.user, room_id).await?;
         Ok(Some(json!({
             "timeline": { "events": timeline_events, "limited": limited, "prev_batch": prev_batch },
             "state": { "events": state_events },
             "ephemeral": { "events": ephemeral },
             "account_data": { "events": account_data },
-            "unread_notifications": { "notification_count": unread, "highlight_count": 0 },
+            "unread_notifications": {
+                "notification_count": unread.notifications,
+                "highlight_count": unread.highlights,
+            },
             "summary": summary,
         })))
     }
@@ -381,49 +389,6 @@ impl SyncService {
             })
             .collect();
         Ok((events, limited, prev_batch))
-    }
-
-    /// The `state` section: the state at the start of the timeline (all of it for a full sync, what changed
-    /// since the token otherwise, nothing when the timeline already holds every change), without the events
-    /// that are in the timeline, filtered, lazily loaded members if asked.
-    async fn state(
-        &self,
-        context: &Context<'_>,
-        room_id: &str,
-        since: Option<SyncToken>,
-        timeline: &[StoredEvent],
-        limited: bool,
-    ) -> Result<Vec<StoredEvent>, UserDataError> {
-        if since.is_some() && !limited && !context.full_state {
-            return Ok(Vec::new());
-        }
-        let all = match timeline.first() {
-            Some(first) => self.rooms.state_after_event(first).await?,
-            None => self.rooms.current_state_events(room_id).await?,
-        };
-        let in_timeline: HashSet<&str> = timeline.iter().map(|e| e.event_id.as_str()).collect();
-        let filter = context
-            .filter
-            .room
-            .as_ref()
-            .and_then(|room| room.state.clone())
-            .unwrap_or_default();
-        let lazy = filter.lazy_load_members;
-        let senders: HashSet<&str> = timeline.iter().map(|e| e.sender.as_str()).collect();
-        let since_events = since.filter(|_| !context.full_state).map(|s| s.events);
-        Ok(all
-            .into_iter()
-            .filter(|event| !in_timeline.contains(event.event_id.as_str()))
-            .filter(|event| since_events.is_none_or(|since| event.stream_ordering > since))
-            .filter(|event| filter.allows(room_id, &event.event_type, &event.sender))
-            .filter(|event| {
-                !lazy
-                    || event.event_type != "m.room.member"
-                    || event.state_key.as_deref().is_some_and(|member| {
-                        member == context.user.as_str() || senders.contains(member)
-                    })
-            })
-            .collect())
     }
 
     /// Typing and receipts of a room since the token (all current ones for a full section).
@@ -557,32 +522,6 @@ impl SyncService {
                 })
             })
             .collect())
-    }
-
-    /// Messages from others after the user's latest read receipt (public or private, unthreaded or `main`).
-    async fn unread_count(&self, user: &UserId, room_id: &str) -> Result<u64, UserDataError> {
-        let mut read_up_to = 0;
-        for receipt in self
-            .storage
-            .user_receipts_in_room(room_id, user.as_str())
-            .await?
-        {
-            if (receipt.receipt_type == READ || receipt.receipt_type == READ_PRIVATE)
-                && (receipt.thread_id.is_empty() || receipt.thread_id == "main")
-                && let Some(event) = self.storage.get_event(&receipt.event_id).await?
-            {
-                read_up_to = read_up_to.max(event.stream_ordering);
-            }
-        }
-        let events = self
-            .rooms
-            .timeline_between(room_id, read_up_to, i64::MAX, MAX_UNREAD_SCAN)
-            .await?;
-        Ok(events
-            .iter()
-            .filter(|event| event.sender != user.as_str())
-            .filter(|event| NOTIFYING_TYPES.contains(&event.event_type.as_str()))
-            .count() as u64)
     }
 
     /// `summary`: member counts and up to five other members as heroes (for rooms without a name).

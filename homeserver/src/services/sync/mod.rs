@@ -8,8 +8,11 @@ mod e2ee;
 mod engine;
 pub mod presence;
 pub mod receipts;
+mod room_initial_sync;
+mod state_delta;
 pub mod token;
 pub mod typing;
+mod unread;
 
 pub use engine::{SyncRequest, SyncService};
 pub use presence::PresenceService;
