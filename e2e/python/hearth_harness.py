@@ -51,6 +51,10 @@ class HearthOptions:
     registration_open: bool = True
     # m.login.registration_token required (tokens from `hearth admin invite create`).
     token_required: bool = False
+    # Federation peer mode: server_name is 127.0.0.1:<federation port>, so other servers (Synapse, another Hearth)
+    # reach the TLS federation listener by the name alone. Federation itself is always on (self-signed
+    # certificates accepted, loopback allowed: e2e/lib/hearth.toml.in).
+    federation: bool = False
 
 
 def free_loopback_port() -> int:
@@ -125,8 +129,15 @@ class HearthServer:
 
     @property
     def server_name(self) -> str:
-        """`127.0.0.1:<client port>`: an IP literal with a port, so user IDs name a reachable server."""
-        return f"127.0.0.1:{self.client_port}"
+        """`127.0.0.1:<client port>`: an IP literal with a port, so user IDs name a reachable server; with
+        `HearthOptions(federation=True)`, `127.0.0.1:<federation port>`, the name other servers connect to."""
+        port = self.federation_port if self.options.federation else self.client_port
+        return f"127.0.0.1:{port}"
+
+    @property
+    def federation_url(self) -> str:
+        """Base URL of the TLS federation listener (self-signed certificate: do not verify)."""
+        return f"https://127.0.0.1:{self.federation_port}"
 
     @property
     def base_url(self) -> str:

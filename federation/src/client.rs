@@ -165,6 +165,15 @@ pub struct FederationClient {
     limits: Limits,
 }
 
+impl std::fmt::Debug for FederationClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FederationClient")
+            .field("server_name", &self.server_name)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
 impl FederationClient {
     /// A client that signs as `server_name` with `signing_key` and resolves through `resolver`.
     pub fn new(

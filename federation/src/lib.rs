@@ -15,6 +15,7 @@ pub mod ip_policy;
 pub mod keys;
 pub mod membership;
 pub mod outbound;
+pub mod server_acl;
 pub mod transactions;
 
 pub use error::Error;

@@ -47,4 +47,7 @@ pub enum Error {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Storage(#[from] StorageError),
+    /// The outbound federation client could not be built (CA file, system DNS configuration, IP ranges).
+    #[error("federation client: {0}")]
+    FederationClient(#[from] hearth_federation::Error),
 }

@@ -23,6 +23,8 @@ use crate::notifier::Notifier;
 use crate::services::account_data::AccountDataService;
 use crate::services::accounts::AccountsService;
 use crate::services::e2ee::E2eeService;
+use crate::services::federation::{FederationDeps, FederationService};
+use crate::services::keys::KeyService;
 use crate::services::outbound::{FederationSender, SenderSettings, TransactionTransport};
 use crate::services::rooms::RoomService;
 use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
@@ -121,6 +123,7 @@ async fn bind_and_serve(
         None => None,
     };
 
+    let old_verify_keys = Arc::new(old_verify_keys);
     let federation_client = if config.federation.enabled {
         Some(Arc::new(federation_client(
             config,
@@ -169,10 +172,34 @@ async fn bind_and_serve(
         typing.clone(),
         e2ee.clone(),
     ));
+    let receipts = ReceiptService::new(storage.clone(), notifier.clone(), account_data.clone());
+    let presence = PresenceService::new(storage.clone(), notifier.clone());
+    let keys = Arc::new(KeyService::new(
+        storage.clone(),
+        federation_client.clone(),
+        server_name.clone(),
+        signing_key.clone(),
+        old_verify_keys.clone(),
+        config
+            .federation
+            .trusted_key_servers
+            .iter()
+            .filter_map(|name| ServerName::parse(name).ok())
+            .collect(),
+    ));
+    let federation_service = Arc::new(FederationService::new(FederationDeps {
+        storage: storage.clone(),
+        rooms: rooms.clone(),
+        keys: keys.clone(),
+        client: federation_client.clone(),
+        typing: typing.clone(),
+        receipts: receipts.clone(),
+        presence: presence.clone(),
+    }));
     let state = AppState {
         server_name: server_name.clone(),
         signing_key: signing_key.clone(),
-        old_verify_keys: Arc::new(old_verify_keys),
+        old_verify_keys: old_verify_keys.clone(),
         key_validity,
         well_known_client: Some(config.well_known.client.clone())
             .filter(|client| !client.is_empty()),
@@ -190,8 +217,8 @@ async fn bind_and_serve(
         notifier: notifier.clone(),
         account_data: account_data.clone(),
         typing,
-        receipts: ReceiptService::new(storage.clone(), notifier.clone(), account_data),
-        presence: PresenceService::new(storage.clone(), notifier.clone()),
+        receipts,
+        presence,
         default_room_version: config.rooms.default_version.clone(),
         rooms: rooms.clone(),
         sync,
@@ -200,6 +227,9 @@ async fn bind_and_serve(
         rate_limiter: Arc::new(crate::ratelimit::RateLimiter::new(
             config.rate_limits.clone(),
         )),
+        federation_client,
+        keys,
+        federation: federation_service,
     };
 
     let mut listeners = vec![tokio::spawn(
@@ -269,7 +299,8 @@ impl RunningServer {
 }
 
 /// The outbound federation client from `[federation]`: system DNS, the configured IP policy (loopback and
-/// private ranges are reachable only when `allowed_ip_ranges` names them) and certificate verification.
+/// private ranges are reachable only when `allowed_ip_ranges` names them), certificate verification and the
+/// extra CA file.
 fn federation_client(
     config: &Config,
     server_name: &ServerName,
@@ -282,21 +313,16 @@ fn federation_client(
     );
     let tls = TlsSettings {
         verify_peer_certificates: federation.verify_peer_certificates,
-        extra_ca_file: None,
+        extra_ca_file: Some(federation.extra_ca_file.clone())
+            .filter(|path| !path.as_os_str().is_empty()),
     };
-    FederationClient::with_system_dns(
+    Ok(FederationClient::with_system_dns(
         server_name.clone(),
         signing_key.clone(),
         policy,
         &tls,
         Limits::default(),
-    )
-    .map_err(|error| {
-        crate::config::ConfigError::Invalid {
-            problems: vec![format!("[federation]: {error}")],
-        }
-        .into()
-    })
+    )?)
 }
 
 async fn bind(address: SocketAddr, purpose: &'static str) -> Result<TcpListener, Error> {

@@ -176,6 +176,9 @@ pub struct FederationConfig {
     pub denied_ip_ranges: Vec<IpNet>,
     /// Notary servers asked for other servers' keys; empty means ask each server directly.
     pub trusted_key_servers: Vec<String>,
+    /// A PEM file of extra CA certificates trusted for outbound federation besides the built-in roots; empty
+    /// means none.
+    pub extra_ca_file: PathBuf,
 }
 
 /// `[rooms]`.
@@ -295,6 +298,7 @@ impl Default for FederationConfig {
                 .filter_map(|range| range.parse().ok())
                 .collect(),
             trusted_key_servers: Vec::new(),
+            extra_ca_file: PathBuf::new(),
         }
     }
 }

@@ -122,6 +122,13 @@ impl Config {
                         .to_owned(),
                 ),
             }
+            if !federation.extra_ca_file.as_os_str().is_empty() {
+                check_readable_file(
+                    "federation.extra_ca_file",
+                    &federation.extra_ca_file,
+                    problems,
+                );
+            }
         }
         for server in &federation.trusted_key_servers {
             if ServerName::parse(server).is_err() {

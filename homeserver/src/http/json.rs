@@ -39,6 +39,19 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MatrixError> {
     })
 }
 
+/// Reads a request body within the router's limit: 413 `M_TOO_LARGE` past it, `M_NOT_JSON` when unreadable.
+pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, MatrixError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                MatrixError::too_large("Request body is too large")
+            } else {
+                MatrixError::new(ErrorCode::NotJson, "Cannot read the request body")
+            }
+        })
+}
+
 impl<S, T> FromRequest<S> for MatrixJson<T>
 where
     S: Send + Sync,
@@ -47,15 +60,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    MatrixError::too_large("Request body is too large")
-                } else {
-                    MatrixError::new(ErrorCode::NotJson, "Cannot read the request body")
-                }
-            })?;
+        let bytes = read_body(request, state).await?;
         Ok(MatrixJson(parse_body(&bytes)?))
     }
 }

@@ -10,6 +10,7 @@ pub mod client;
 mod cors;
 mod discovery;
 mod error;
+pub mod federation;
 mod federation_version;
 mod health;
 pub mod json;
@@ -63,7 +64,8 @@ pub fn client_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Routes of the TLS federation listener: the server keys, the software version and `/.well-known/matrix/server`.
+/// Routes of the TLS federation listener: the server keys, the software version, `/.well-known/matrix/server`,
+/// the notary key endpoints and the X-Matrix-authenticated federation API ([`federation`]).
 pub fn federation_router(state: AppState) -> Router {
     let body_limit = state.max_request_body_bytes;
     Router::new()
@@ -76,6 +78,7 @@ pub fn federation_router(state: AppState) -> Router {
             get(discovery::well_known_server),
         )
         .merge(server_keys::routes())
+        .merge(federation::routes())
         .fallback(error::unrecognized_endpoint)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(

@@ -4,12 +4,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hearth_crypto::SigningKey;
+use hearth_federation::client::FederationClient;
 use hearth_types::ServerName;
 
 use crate::notifier::Notifier;
 use crate::services::account_data::AccountDataService;
 use crate::services::accounts::AccountsService;
 use crate::services::e2ee::E2eeService;
+use crate::services::federation::FederationService;
+use crate::services::keys::KeyService;
 use crate::services::outbound::FederationSender;
 use crate::services::rooms::RoomService;
 use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
@@ -62,4 +65,11 @@ pub struct AppState {
     pub e2ee: Arc<E2eeService>,
     /// Per-user and per-IP request rate limits (`[rate_limits]`).
     pub rate_limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// The outbound federation client (discovery, IP policy, TLS settings of `[federation]`, X-Matrix signing);
+    /// `None` when federation is disabled. Every outbound server-server request goes through this one.
+    pub federation_client: Option<Arc<FederationClient>>,
+    /// Other servers' verify keys (fetched, verified, cached) and signature checks of remote JSON and PDUs.
+    pub keys: Arc<KeyService>,
+    /// The inbound federation service: transactions, the PDU receive pipeline, DAG reads, handshakes.
+    pub federation: Arc<FederationService>,
 }

@@ -6,5 +6,7 @@ pub mod account_data;
 pub mod accounts;
 pub mod e2ee;
 pub mod outbound;
+pub mod federation;
+pub mod keys;
 pub mod rooms;
 pub mod sync;

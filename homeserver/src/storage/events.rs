@@ -443,4 +443,4 @@ impl Storage {
 }
 
 /// Key for `pg_advisory_xact_lock` around event persistence (the bytes spell "hearthev").
-const EVENT_PERSIST_LOCK: i64 = 0x6865_6172_7468_6576;
+pub(super) const EVENT_PERSIST_LOCK: i64 = 0x6865_6172_7468_6576;

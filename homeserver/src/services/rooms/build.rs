@@ -551,7 +551,7 @@ pub(super) fn level_value(value: Option<&Value>) -> Option<i64> {
 }
 
 /// `(relates_to, rel_type, key)` of an event's `m.relates_to`, when it names both.
-fn relation_of(content: &Value) -> Option<(String, String, Option<String>)> {
+pub(super) fn relation_of(content: &Value) -> Option<(String, String, Option<String>)> {
     let relates = content.get("m.relates_to")?;
     let event_id = relates.get("event_id")?.as_str()?;
     let rel_type = relates.get("rel_type")?.as_str()?;

@@ -15,6 +15,8 @@ mod error;
 mod membership;
 mod read;
 mod relations;
+mod remote;
+mod template;
 mod visibility;
 
 use std::collections::HashMap;
@@ -31,6 +33,7 @@ pub use build::{EventTemplate, SentEvent};
 pub use create::{CreateRoomRequest, Preset};
 pub use error::RoomError;
 pub use read::{MembersFilter, MessagesPage};
+pub use remote::{MAX_RESOLUTION_EVENTS, RemoteOutcome};
 
 /// The rooms service. Shared as `Arc<RoomService>` in the HTTP state.
 #[derive(Debug)]
