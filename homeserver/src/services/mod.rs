@@ -5,8 +5,8 @@
 pub mod account_data;
 pub mod accounts;
 pub mod e2ee;
-pub mod outbound;
 pub mod federation;
 pub mod keys;
+pub mod outbound;
 pub mod rooms;
 pub mod sync;

@@ -23,7 +23,8 @@ impl FederationSender {
     /// Queues `edu` for `destination` (persisted: delivered after restarts and outages, in order). Use for
     /// EDUs that must not be lost: to-device messages, device-list and signing-key updates.
     pub async fn send_edu(&self, destination: &ServerName, edu: &Edu) -> Result<(), OutboundError> {
-        self.queue(std::slice::from_ref(destination), edu, None).await
+        self.queue(std::slice::from_ref(destination), edu, None)
+            .await
     }
 
     /// Queues `edu` for every other server with a user joined to `room_id`.
