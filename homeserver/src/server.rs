@@ -164,6 +164,9 @@ async fn bind_and_serve(
         notifier.clone(),
         server_name.clone(),
     ));
+    if let (Some(sender), Some(client)) = (&federation_sender, &federation_client) {
+        e2ee.set_federation(sender.clone(), client.clone());
+    }
     let sync = Arc::new(SyncService::new(
         storage.clone(),
         notifier.clone(),

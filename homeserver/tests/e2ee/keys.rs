@@ -376,3 +376,36 @@ async fn keys_changes_needs_two_tokens(backend: Backend) {
     server.stop().await;
 }
 both_backends!(keys_changes_needs_two_tokens);
+
+async fn remote_users_are_answered_in_failures_when_their_server_cannot_be_asked(backend: Backend) {
+    let server = start(backend, |_| {}).await;
+    let alice = seed_device(&server.storage, ALICE, "ALICEDEV").await;
+    let answer = post(
+        &server,
+        "/keys/query",
+        &alice,
+        json!({ "device_keys": { "@x:remote.example": [], ALICE: [] } }),
+    )
+    .await;
+    assert!(answer["failures"]["remote.example"].is_object(), "{answer}");
+    assert!(answer["device_keys"].get("@x:remote.example").is_none());
+    let answer = post(
+        &server,
+        "/keys/claim",
+        &alice,
+        json!({ "one_time_keys": { "@x:remote.example": { "D": "signed_curve25519" } } }),
+    )
+    .await;
+    assert!(answer["failures"]["remote.example"].is_object(), "{answer}");
+    // A to-device message for a remote user is accepted (and dropped without federation).
+    crate::call_ok(
+        &server,
+        Method::PUT,
+        "/_matrix/client/v3/sendToDevice/m.test/remote",
+        &alice,
+        Some(json!({ "messages": { "@x:remote.example": { "D": {} } } })),
+    )
+    .await;
+    server.stop().await;
+}
+both_backends!(remote_users_are_answered_in_failures_when_their_server_cannot_be_asked);

@@ -86,7 +86,11 @@ async fn delete_one(
         .await?;
     state
         .accounts
-        .delete_devices(&auth.user_id, &[device_id])
+        .delete_devices(&auth.user_id, std::slice::from_ref(&device_id))
+        .await?;
+    state
+        .e2ee
+        .devices_deleted(&auth.user_id, &[device_id])
         .await?;
     Ok(Json(json!({})))
 }
@@ -104,6 +108,10 @@ async fn delete_many(
     state
         .accounts
         .delete_devices(&auth.user_id, &body.devices)
+        .await?;
+    state
+        .e2ee
+        .devices_deleted(&auth.user_id, &body.devices)
         .await?;
     Ok(Json(json!({})))
 }

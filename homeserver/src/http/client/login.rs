@@ -115,6 +115,12 @@ async fn logout(
         .accounts
         .logout(&auth.user_id, auth.device_id.as_ref(), &auth.token_hash)
         .await?;
+    if let Some(device) = &auth.device_id {
+        state
+            .e2ee
+            .devices_deleted(&auth.user_id, &[device.as_str().to_owned()])
+            .await?;
+    }
     Ok(Json(json!({})))
 }
 

@@ -92,7 +92,8 @@ impl E2eeService {
             return Ok(());
         }
         self.storage.set_cross_signing_keys(user_id, &keys).await?;
-        self.notify_device_list_change(user_id).await
+        self.notify_device_list_change(user_id).await?;
+        self.publish_signing_keys(user).await
     }
 
     /// `POST /keys/signatures/upload`: verifies and stores each signature; what cannot be accepted is listed

@@ -36,6 +36,12 @@ impl From<E2eeError> for UserDataError {
     }
 }
 
+impl From<E2eeError> for crate::services::accounts::AccountsError {
+    fn from(error: E2eeError) -> Self {
+        Self::Matrix(error.0)
+    }
+}
+
 /// 400 `M_INVALID_PARAM` with a message.
 pub(super) fn invalid_param(message: impl Into<String>) -> E2eeError {
     E2eeError(MatrixError::new(ErrorCode::InvalidParam, message))

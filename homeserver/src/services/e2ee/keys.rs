@@ -8,6 +8,7 @@ use hearth_types::{DeviceId, UserId};
 use serde_json::{Map, Value, json};
 
 use super::error::{bad_json, invalid_param, parse_stored};
+use super::federation::remote_timeout;
 use super::{E2eeService, Result};
 use crate::storage::{KeySignature, StorageError, UploadedKey};
 
@@ -93,6 +94,7 @@ impl E2eeService {
                 .await?;
             if changed.is_some() {
                 self.notify_device_list_change(user.as_str()).await?;
+                self.publish_device_change(user, device.as_str()).await?;
             }
         }
         if !one_time.is_empty() {
@@ -160,9 +162,13 @@ impl E2eeService {
             .query_local_keys(Some(requester), &request.device_keys)
             .await?;
         let mut failures = Map::new();
-        for server in remote_servers(request.device_keys.keys(), |user| self.is_local(user)) {
-            failures.insert(server, unreachable_server());
-        }
+        self.query_remote_keys(
+            &request.device_keys,
+            remote_timeout(request.timeout),
+            &mut response,
+            &mut failures,
+        )
+        .await;
         response.insert("failures".to_owned(), Value::Object(failures));
         Ok(response)
     }
@@ -174,11 +180,15 @@ impl E2eeService {
                 "at most {MAX_USERS_PER_REQUEST} users per claim"
             )));
         }
-        let claimed = self.claim_local_keys(&request.one_time_keys).await?;
+        let mut claimed = self.claim_local_keys(&request.one_time_keys).await?;
         let mut failures = Map::new();
-        for server in remote_servers(request.one_time_keys.keys(), |user| self.is_local(user)) {
-            failures.insert(server, unreachable_server());
-        }
+        self.claim_remote_keys(
+            &request.one_time_keys,
+            remote_timeout(request.timeout),
+            &mut claimed,
+            &mut failures,
+        )
+        .await;
         let mut response = Map::new();
         response.insert("one_time_keys".to_owned(), Value::Object(claimed));
         response.insert("failures".to_owned(), Value::Object(failures));
@@ -333,24 +343,4 @@ pub(super) fn merge_signatures<'a>(
             by_signer.insert(signature.signer_key_id.clone(), json!(signature.signature));
         }
     }
-}
-
-/// The servers of the remote users among `users`, each once (unparseable user IDs are skipped).
-fn remote_servers<'a>(
-    users: impl Iterator<Item = &'a String>,
-    is_local: impl Fn(&str) -> bool,
-) -> Vec<String> {
-    let mut servers: Vec<String> = users
-        .filter(|user| !is_local(user))
-        .filter_map(|user| UserId::parse(user).ok())
-        .map(|user| user.server_name().as_str().to_owned())
-        .collect();
-    servers.sort_unstable();
-    servers.dedup();
-    servers
-}
-
-/// The `failures` entry of a server that could not be asked.
-fn unreachable_server() -> Value {
-    json!({ "errcode": "M_UNAVAILABLE", "error": "Federation is not available for this request" })
 }

@@ -3,7 +3,8 @@
 //! to-device messages, tracks whose device lists changed for whom, and keeps server-side key backups. It never
 //! sees plaintext: every key and message it carries was encrypted or signed by a client.
 //!
-//! Dependencies: storage and the notifier (no other service). `/sync` depends on this service for the
+//! Dependencies: storage, the notifier and, when federation is on, the federation sender (EDUs) and client
+//! (remote key queries and claims). `/sync` depends on this service for the
 //! to-device and device-list sections; the accounts service is used by the HTTP layer for the user-interactive
 //! auth of `/keys/device_signing/upload`.
 
@@ -11,14 +12,18 @@ mod backup;
 mod cross_signing;
 mod device_lists;
 mod error;
+mod federation;
 mod keys;
 mod to_device;
+
+use std::sync::OnceLock;
 
 use hearth_types::{ServerName, UserId};
 
 pub use backup::{BackupInfo, RoomKeysSelection};
 pub use device_lists::{DeviceListDelta, Window};
 pub use error::{E2eeError, Result};
+pub use federation::E2eeFederation;
 pub use keys::{ClaimRequest, QueryRequest, UploadRequest};
 pub use to_device::SendToDevice;
 
@@ -32,15 +37,18 @@ pub struct E2eeService {
     storage: Storage,
     notifier: Notifier,
     server_name: ServerName,
+    /// Set once at start-up when federation is enabled ([`E2eeService::set_federation`]).
+    federation: OnceLock<E2eeFederation>,
 }
 
 impl E2eeService {
-    /// A service for the users of `server_name`.
+    /// A service for the users of `server_name` (local only until [`E2eeService::set_federation`]).
     pub fn new(storage: Storage, notifier: Notifier, server_name: ServerName) -> Self {
         Self {
             storage,
             notifier,
             server_name,
+            federation: OnceLock::new(),
         }
     }
 
@@ -57,6 +65,18 @@ impl E2eeService {
             if membership.membership == "join" {
                 self.notifier.notify_room(&membership.room_id);
             }
+        }
+        Ok(())
+    }
+}
+
+impl E2eeService {
+    /// Devices of a local user were deleted (their keys and inbox went with them in storage): wakes the syncs
+    /// that must see the change and tells the other servers sharing a room with the user.
+    pub async fn devices_deleted(&self, user: &UserId, device_ids: &[String]) -> Result<()> {
+        self.notify_device_list_change(user.as_str()).await?;
+        for device_id in device_ids {
+            self.publish_device_change(user, device_id).await?;
         }
         Ok(())
     }

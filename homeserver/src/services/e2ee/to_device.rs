@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hearth_types::{DeviceId, UserId};
+use hearth_types::{DeviceId, ServerName, UserId};
 use serde_json::Value;
 
 use super::error::{bad_json, invalid_param};
@@ -29,25 +29,60 @@ pub struct SendToDevice<'a> {
 }
 
 impl E2eeService {
-    /// Queues the messages for local devices. A repeated transaction ID of the same device is accepted and
-    /// changes nothing. Messages for unknown local devices are dropped, and so are those for remote users
-    /// until federation carries them.
+    /// Queues the messages: for local devices in the inbox, for remote users as `m.direct_to_device` EDUs to
+    /// their servers. A repeated transaction ID of the same device is accepted and changes nothing. Messages
+    /// for unknown local devices are dropped.
     pub async fn send_to_device(&self, send: &SendToDevice<'_>) -> Result<()> {
-        let mut local = Vec::new();
-        let mut contents = Vec::new();
+        let mut local: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        let mut remote: BTreeMap<ServerName, BTreeMap<UserId, BTreeMap<String, Value>>> =
+            BTreeMap::new();
         for (user_id, devices) in send.messages {
             let user = UserId::parse(user_id)
                 .map_err(|error| invalid_param(format!("invalid user ID {user_id:?}: {error}")))?;
+            if devices.values().any(|content| !content.is_object()) {
+                return Err(bad_json("to-device message content must be an object"));
+            }
+            if self.is_local(user.as_str()) {
+                local.insert(user_id.clone(), devices.clone());
+            } else {
+                remote
+                    .entry(user.server_name().clone())
+                    .or_default()
+                    .insert(user, devices.clone());
+            }
+        }
+        let fresh = self
+            .queue_local_to_device(
+                send.sender,
+                send.sender_device.as_str(),
+                send.txn_id,
+                send.event_type,
+                &local,
+            )
+            .await?;
+        if fresh {
+            self.send_remote_to_device(send.sender, send.event_type, remote)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Queues messages for local users' devices (`*`: every device) once per `(sender, sender_device,
+    /// txn_id)` and wakes the recipients; false when the transaction was already handled.
+    pub(super) async fn queue_local_to_device(
+        &self,
+        sender: &UserId,
+        sender_device: &str,
+        txn_id: &str,
+        event_type: &str,
+        messages: &BTreeMap<String, BTreeMap<String, Value>>,
+    ) -> Result<bool> {
+        let mut targets = Vec::new();
+        for (user_id, devices) in messages {
             for (device_id, content) in devices {
-                if !content.is_object() {
-                    return Err(bad_json("to-device message content must be an object"));
-                }
-                if !self.is_local(user.as_str()) {
-                    continue;
-                }
-                let targets = if device_id == "*" {
+                let device_ids = if device_id == "*" {
                     self.storage
-                        .list_devices(user.as_str())
+                        .list_devices(user_id)
                         .await?
                         .into_iter()
                         .map(|device| device.device_id)
@@ -55,46 +90,45 @@ impl E2eeService {
                 } else {
                     vec![device_id.clone()]
                 };
-                for target in targets {
-                    local.push((user_id.as_str(), target));
-                    contents.push(content.to_string());
+                for target in device_ids {
+                    targets.push((user_id.as_str(), target, content.to_string()));
                 }
-                if local.len() > MAX_MESSAGES_PER_REQUEST {
+                if targets.len() > MAX_MESSAGES_PER_REQUEST {
                     return Err(invalid_param(format!(
                         "at most {MAX_MESSAGES_PER_REQUEST} messages per request"
                     )));
                 }
             }
         }
-        let queued: Vec<NewToDevice<'_>> = local
+        let queued: Vec<NewToDevice<'_>> = targets
             .iter()
-            .zip(contents)
-            .map(|((user_id, device_id), content)| NewToDevice {
+            .map(|(user_id, device_id, content)| NewToDevice {
                 user_id,
                 device_id,
-                content,
+                content: content.clone(),
             })
             .collect();
         let fresh = self
             .storage
             .queue_to_device(
-                send.sender.as_str(),
-                send.sender_device.as_str(),
-                send.txn_id,
-                send.event_type,
+                sender.as_str(),
+                sender_device,
+                txn_id,
+                event_type,
                 &queued,
                 super::now_ms(),
             )
             .await?;
-        if fresh.is_some() {
-            let mut woken: Vec<&str> = queued.iter().map(|m| m.user_id).collect();
-            woken.sort_unstable();
-            woken.dedup();
-            for user_id in woken {
-                self.notifier.notify_user(user_id);
-            }
+        if fresh.is_none() {
+            return Ok(false);
         }
-        Ok(())
+        let mut woken: Vec<&str> = queued.iter().map(|m| m.user_id).collect();
+        woken.sort_unstable();
+        woken.dedup();
+        for user_id in woken {
+            self.notifier.notify_user(user_id);
+        }
+        Ok(true)
     }
 }
 
