@@ -171,3 +171,105 @@ async fn send_join_answers_state_and_auth_chain_in_an_old_room_version(backend: 
     fed.server.stop().await;
 }
 both_backends!(send_join_answers_state_and_auth_chain_in_an_old_room_version);
+
+async fn remote_user_leaves_by_make_leave_and_send_leave(backend: Backend) {
+    let fed = Federation::start(backend).await;
+    let room_id = fed.public_room("12").await;
+    fed.join(&room_id, "@bob:remote.test").await;
+    let (status, template) = fed
+        .request(
+            Method::GET,
+            &format!(
+                "/_matrix/federation/v1/make_leave/{}/{}",
+                encode(&room_id),
+                encode("@bob:remote.test")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{template}");
+    let rules = hearth_types::RoomVersionRules::get("12").unwrap();
+    let (event, event_id) = fed.sign_event(template["event"].clone(), rules);
+    let (status, answer) = fed
+        .request(
+            Method::PUT,
+            &format!(
+                "/_matrix/federation/v2/send_leave/{}/{}",
+                encode(&room_id),
+                encode(&event_id)
+            ),
+            Some(&event),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, members) = fed
+        .server
+        .call(
+            Method::GET,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/joined_members",
+                encode(&room_id)
+            ),
+            Some("alice-token"),
+            None,
+        )
+        .await;
+    assert!(members["joined"]["@bob:remote.test"].is_null(), "{members}");
+    fed.server.stop().await;
+}
+both_backends!(remote_user_leaves_by_make_leave_and_send_leave);
+
+async fn a_remote_invite_is_countersigned_and_reaches_the_invitees_sync(backend: Backend) {
+    let fed = Federation::start(backend).await;
+    let rules = hearth_types::RoomVersionRules::get("10").unwrap();
+    let room_id = "!elsewhere:remote.test";
+    let invite = serde_json::json!({
+        "room_id": room_id,
+        "sender": "@bob:remote.test",
+        "type": "m.room.member",
+        "state_key": "@alice:hearth.test",
+        "origin": REMOTE,
+        "content": {"membership": "invite"},
+        "prev_events": ["$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+        "auth_events": [],
+        "depth": 3,
+        "origin_server_ts": crate::now_ms(),
+    });
+    let (invite, event_id) = fed.sign_event(invite, rules);
+    let body = serde_json::json!({"event": invite, "room_version": "10", "invite_room_state": []});
+    let path = format!(
+        "/_matrix/federation/v2/invite/{}/{}",
+        encode(room_id),
+        encode(&event_id)
+    );
+    let (status, answer) = fed.request(Method::PUT, &path, Some(&body)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer["event"]["signatures"]["hearth.test"].is_object(),
+        "{answer}"
+    );
+    assert!(
+        answer["event"]["signatures"][REMOTE].is_object(),
+        "{answer}"
+    );
+
+    let (status, sync) = fed
+        .server
+        .call(
+            Method::GET,
+            "/_matrix/client/v3/sync",
+            Some("alice-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{sync}");
+    assert!(sync["rooms"]["invite"][room_id].is_object(), "{sync}");
+
+    // An invite for a user of another server is refused.
+    let mut other = body.clone();
+    other["event"]["state_key"] = serde_json::json!("@carol:other.test");
+    let (status, _) = fed.request(Method::PUT, &path, Some(&other)).await;
+    assert_eq!(status, 400);
+    fed.server.stop().await;
+}
+both_backends!(a_remote_invite_is_countersigned_and_reaches_the_invitees_sync);
