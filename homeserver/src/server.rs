@@ -26,6 +26,7 @@ use crate::services::e2ee::E2eeService;
 use crate::services::federation::{FederationDeps, FederationService};
 use crate::services::keys::KeyService;
 use crate::services::outbound::{FederationSender, SenderSettings, TransactionTransport};
+use crate::services::remote::RemoteRooms;
 use crate::services::rooms::RoomService;
 use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
 use crate::signing_key::{self, OldVerifyKeys};
@@ -199,6 +200,22 @@ async fn bind_and_serve(
         receipts: receipts.clone(),
         presence: presence.clone(),
     }));
+    let remote_rooms = match (&federation_client, &federation_sender) {
+        (Some(client), Some(sender)) => {
+            let remote = Arc::new(RemoteRooms::new(
+                client.clone(),
+                rooms.clone(),
+                storage.clone(),
+                signing_key.clone(),
+                sender.clone(),
+                federation_service.clone(),
+                notifier.clone(),
+            ));
+            rooms.set_remote_invites(remote.clone());
+            Some(remote)
+        }
+        _ => None,
+    };
     let state = AppState {
         server_name: server_name.clone(),
         signing_key: signing_key.clone(),
@@ -233,6 +250,7 @@ async fn bind_and_serve(
         federation_client,
         keys,
         federation: federation_service,
+        remote_rooms,
     };
 
     let mut listeners = vec![tokio::spawn(

@@ -14,6 +14,7 @@ use crate::services::e2ee::E2eeService;
 use crate::services::federation::FederationService;
 use crate::services::keys::KeyService;
 use crate::services::outbound::FederationSender;
+use crate::services::remote::RemoteRooms;
 use crate::services::rooms::RoomService;
 use crate::services::sync::{PresenceService, ReceiptService, SyncService, TypingService};
 use crate::signing_key::OldVerifyKeys;
@@ -72,4 +73,6 @@ pub struct AppState {
     pub keys: Arc<KeyService>,
     /// The inbound federation service: transactions, the PDU receive pipeline, DAG reads, handshakes.
     pub federation: Arc<FederationService>,
+    /// Joins, leaves, alias and profile lookups on other servers for local users; `None` without federation.
+    pub remote_rooms: Option<Arc<RemoteRooms>>,
 }

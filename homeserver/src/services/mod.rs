@@ -8,5 +8,6 @@ pub mod e2ee;
 pub mod federation;
 pub mod keys;
 pub mod outbound;
+pub mod remote;
 pub mod rooms;
 pub mod sync;

@@ -6,7 +6,9 @@
 #[path = "../accounts/common.rs"]
 mod common;
 
+mod peer;
 mod queue;
+mod remote;
 mod signed;
 
 use std::collections::HashMap;
@@ -19,7 +21,7 @@ use hearth::services::outbound::{
     BoxFuture, FederationSender, SenderSettings, TransactionTransport,
 };
 use hearth::services::rooms::{EventTemplate, RoomService};
-use hearth::storage::{Backend, NewUser, Storage};
+use hearth::storage::{Backend, DestinationRetry, NewUser, Storage};
 use hearth_crypto::SigningKey;
 use hearth_federation::outbound::Backoff;
 use hearth_federation::transactions::{SendTransactionResponse, Transaction};
@@ -283,6 +285,20 @@ pub fn room_service(storage: &Storage) -> Arc<RoomService> {
         Arc::new(SigningKey::from_seed("t1", &[3; 32]).unwrap()),
         "12".into(),
     ))
+}
+
+/// Waits (up to 5 s) until `destination`'s queue is empty — its rows go just after the transport returned —
+/// and returns its retry state.
+pub async fn drained(sender: &FederationSender, destination: &str) -> DestinationRetry {
+    let destination = ServerName::parse(destination).unwrap();
+    for _ in 0..250 {
+        let (retry, queued) = sender.destination_status(&destination).await.unwrap();
+        if queued == 0 {
+            return retry;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{destination}'s queue did not drain");
 }
 
 /// Polls `check` every 20 ms until it holds or `within` passes; panics with `what` on timeout.

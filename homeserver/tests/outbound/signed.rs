@@ -2,113 +2,21 @@
 //! server on loopback standing in for another homeserver) as `PUT /_matrix/federation/v1/send/{txnId}` whose
 //! X-Matrix signature verifies with the key the server publishes, with exactly `Content-Type: application/json`.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use hearth::storage::Backend;
 use hearth_crypto::VerifyKey;
 use hearth_federation::auth::authenticate_request;
-use hearth_types::ServerName;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 use crate::both_backends;
-use crate::common::start;
-
-/// One request the fake peer received.
-struct Received {
-    method: String,
-    target: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-/// A TLS server on 127.0.0.1 (Hearth's own self-signed certificate set-up) that answers every request with
-/// `{"pdus": {}}` and reports it.
-async fn fake_peer(dir: &std::path::Path) -> (u16, mpsc::UnboundedReceiver<Received>) {
-    let config = hearth::Config {
-        server_name: "127.0.0.1".into(),
-        data_dir: dir.to_owned(),
-        ..hearth::Config::default()
-    };
-    let acceptor = hearth::tls::federation_tls_acceptor(&config).expect("TLS for the fake peer");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, tx) = (acceptor.clone(), tx.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut data = Vec::new();
-                let mut buf = [0u8; 8192];
-                let head_end = loop {
-                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i;
-                    }
-                    match tls.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => data.extend_from_slice(&buf[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
-                let mut lines = head.split("\r\n");
-                let mut request_line = lines.next().unwrap_or_default().split(' ');
-                let method = request_line.next().unwrap_or_default().to_owned();
-                let target = request_line.next().unwrap_or_default().to_owned();
-                let headers: HashMap<String, String> = lines
-                    .filter_map(|line| line.split_once(':'))
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-                    .collect();
-                let length: usize = headers
-                    .get("content-length")
-                    .and_then(|l| l.parse().ok())
-                    .unwrap_or(0);
-                let mut body = data[head_end + 4..].to_vec();
-                while body.len() < length {
-                    match tls.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => body.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = tx.send(Received {
-                    method,
-                    target,
-                    headers,
-                    body,
-                });
-                let answer = "{\"pdus\":{}}";
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                     Connection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = tls.write_all(response.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    (port, rx)
-}
+use crate::peer::{accept_all, fake_peer, federating_server};
 
 async fn a_local_message_reaches_a_peer_as_a_signed_transaction(backend: Backend) {
     let peer_dir = tempfile::tempdir().unwrap();
-    let (peer_port, mut received) = fake_peer(peer_dir.path()).await;
-    let peer = ServerName::parse(&format!("127.0.0.1:{peer_port}")).unwrap();
-    let server = start(backend, |config| {
-        config.federation.enabled = true;
-        config.listen.federation = "127.0.0.1:0".parse().unwrap();
-        config.federation.verify_peer_certificates = false;
-        config.federation.allowed_ip_ranges = vec!["127.0.0.0/8".parse().unwrap()];
-        config.registration.open = true;
-        config.registration.token_required = false;
-    })
-    .await;
+    let (peer, mut received) = fake_peer(peer_dir.path(), accept_all()).await;
+    let server = federating_server(backend).await;
     let token = server
         .register_open("alice", "a long enough password")
         .await;

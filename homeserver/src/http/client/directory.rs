@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use hearth_client_api::MatrixError;
 use hearth_client_api::error::ErrorCode;
+use hearth_types::{RoomAliasId, ServerName};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -61,6 +62,13 @@ async fn get_alias(
     State(state): State<AppState>,
     Path(alias): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    if let (Some(remote), Ok(parsed)) = (&state.remote_rooms, RoomAliasId::parse(&alias))
+        && *parsed.server_name() != state.server_name
+    {
+        let (room_id, servers) = remote.query_alias(&parsed).await?;
+        let servers: Vec<&str> = servers.iter().map(ServerName::as_str).collect();
+        return Ok(Json(json!({"room_id": room_id, "servers": servers})));
+    }
     let (room_id, servers) = state.rooms.lookup_alias(&alias).await?;
     Ok(Json(json!({"room_id": room_id, "servers": servers})))
 }

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::v3_and_r0;
 use crate::http::auth::Authenticated;
+use crate::http::error::ApiError;
 use crate::http::json::MatrixJson;
 use crate::http::state::AppState;
 use crate::services::accounts::AccountsError;
@@ -45,15 +46,33 @@ fn parse_user(user_id: &str) -> Result<UserId, MatrixError> {
     })
 }
 
+/// (display name, avatar URL) of a local user, or of another server's user asked over federation.
+async fn lookup(
+    state: &AppState,
+    user: &UserId,
+) -> Result<(Option<String>, Option<String>), AccountsError> {
+    if let Some(remote) = &state.remote_rooms
+        && *user.server_name() != state.server_name
+    {
+        let profile = remote
+            .query_profile(user)
+            .await
+            .map_err(|error| AccountsError::Matrix(ApiError::from(error).0))?;
+        return Ok((profile.displayname, profile.avatar_url));
+    }
+    let profile = state.accounts.profile(user).await?;
+    Ok((profile.displayname, profile.avatar_url))
+}
+
 /// `GET /profile/{userId}`.
 async fn profile(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<ProfileResponse>, AccountsError> {
-    let profile = state.accounts.profile(&parse_user(&user_id)?).await?;
+    let (displayname, avatar_url) = lookup(&state, &parse_user(&user_id)?).await?;
     Ok(Json(ProfileResponse {
-        displayname: profile.displayname,
-        avatar_url: profile.avatar_url,
+        displayname,
+        avatar_url,
     }))
 }
 
@@ -62,9 +81,9 @@ async fn displayname(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<ProfileResponse>, AccountsError> {
-    let profile = state.accounts.profile(&parse_user(&user_id)?).await?;
+    let (displayname, _) = lookup(&state, &parse_user(&user_id)?).await?;
     Ok(Json(ProfileResponse {
-        displayname: profile.displayname,
+        displayname,
         avatar_url: None,
     }))
 }
@@ -74,10 +93,10 @@ async fn avatar_url(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<ProfileResponse>, AccountsError> {
-    let profile = state.accounts.profile(&parse_user(&user_id)?).await?;
+    let (_, avatar_url) = lookup(&state, &parse_user(&user_id)?).await?;
     Ok(Json(ProfileResponse {
         displayname: None,
-        avatar_url: profile.avatar_url,
+        avatar_url,
     }))
 }
 

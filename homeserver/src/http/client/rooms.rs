@@ -4,13 +4,13 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::routing::{get, post};
 use hearth_client_api::MatrixError;
 use hearth_client_api::error::ErrorCode;
 use hearth_client_api::rooms::create_room;
 use hearth_client_api::rooms::events::RoomIdResponse;
-use hearth_types::UserId;
+use hearth_types::{ServerName, UserId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -109,11 +109,38 @@ async fn join_by_id_or_alias(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(room): Path<String>,
+    RawQuery(query): RawQuery,
     MatrixJson(body): MatrixJson<ReasonBody>,
 ) -> Result<Json<RoomIdResponse>, ApiError> {
     limit_user(&state, Action::Join, &auth)?;
-    let room_id = state.rooms.join(&auth.user_id, &room, body.reason).await?;
+    let via = via_servers(query.as_deref());
+    let room_id = join_room(&state, &auth, &room, via, body.reason).await?;
     Ok(Json(RoomIdResponse { room_id }))
+}
+
+/// Joins through the remote rooms service when federation is on (it joins locally when this server is in
+/// the room), else locally.
+async fn join_room(
+    state: &AppState,
+    auth: &Authenticated,
+    room: &str,
+    via: Vec<ServerName>,
+    reason: Option<String>,
+) -> Result<String, ApiError> {
+    Ok(match &state.remote_rooms {
+        Some(remote) => remote.join(&auth.user_id, room, via, reason).await?,
+        None => state.rooms.join(&auth.user_id, room, reason).await?,
+    })
+}
+
+/// The `server_name` (deprecated) and `via` query parameters: servers to join through. Invalid names are
+/// ignored, as they could not be contacted anyway.
+fn via_servers(query: Option<&str>) -> Vec<ServerName> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "server_name" || key == "via")
+        .filter_map(|(_, value)| ServerName::parse(&value).ok())
+        .take(20)
+        .collect()
 }
 
 async fn join_by_id(
@@ -129,7 +156,7 @@ async fn join_by_id(
         )));
     }
     limit_user(&state, Action::Join, &auth)?;
-    let room_id = state.rooms.join(&auth.user_id, &room, body.reason).await?;
+    let room_id = join_room(&state, &auth, &room, Vec::new(), body.reason).await?;
     Ok(Json(RoomIdResponse { room_id }))
 }
 
@@ -154,7 +181,12 @@ async fn leave(
     Path(room): Path<String>,
     MatrixJson(body): MatrixJson<ReasonBody>,
 ) -> Result<Json<Value>, ApiError> {
-    state.rooms.leave(&auth.user_id, &room, body.reason).await?;
+    match &state.remote_rooms {
+        Some(remote) => remote.leave(&auth.user_id, &room, body.reason).await?,
+        None => {
+            state.rooms.leave(&auth.user_id, &room, body.reason).await?;
+        }
+    }
     Ok(Json(json!({})))
 }
 

@@ -187,7 +187,7 @@ impl RoomService {
     }
 
     /// `{"membership": …}` with the user's global display name and avatar.
-    pub(super) async fn profile_content(
+    pub(crate) async fn profile_content(
         &self,
         user: &UserId,
         membership: &str,
