@@ -199,6 +199,7 @@ async fn bind_and_serve(
         typing: typing.clone(),
         receipts: receipts.clone(),
         presence: presence.clone(),
+        e2ee: e2ee.clone(),
     }));
     let remote_rooms = match (&federation_client, &federation_sender) {
         (Some(client), Some(sender)) => {

@@ -8,6 +8,7 @@
 mod common;
 
 mod auth;
+mod e2ee;
 mod join;
 mod send;
 

@@ -10,6 +10,7 @@ mod events;
 mod keys;
 mod membership;
 mod query;
+mod user_keys;
 
 use axum::Router;
 
@@ -29,4 +30,5 @@ pub fn routes() -> Router<AppState> {
         .merge(events::routes())
         .merge(membership::routes())
         .merge(query::routes())
+        .merge(user_keys::routes())
 }

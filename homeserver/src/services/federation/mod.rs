@@ -25,6 +25,7 @@ use hearth_federation::client::FederationClient;
 use hearth_federation::server_acl::ServerAcl;
 use hearth_types::ServerName;
 
+use crate::services::e2ee::E2eeService;
 use crate::services::keys::KeyService;
 use crate::services::rooms::{RoomError, RoomService};
 use crate::services::sync::{PresenceService, ReceiptService, TypingService};
@@ -84,6 +85,8 @@ pub struct FederationService {
     typing: TypingService,
     receipts: ReceiptService,
     presence: PresenceService,
+    /// End-to-end encryption: receives to-device messages and device-list/signing-key updates.
+    e2ee: Arc<E2eeService>,
     /// One transaction per origin at a time (a retry waits for the first attempt, then reads its result).
     origin_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -112,6 +115,8 @@ pub struct FederationDeps {
     pub receipts: ReceiptService,
     /// Presence.
     pub presence: PresenceService,
+    /// End-to-end encryption (the receiver of its EDUs).
+    pub e2ee: Arc<E2eeService>,
 }
 
 impl FederationService {
@@ -126,6 +131,7 @@ impl FederationService {
             typing: deps.typing,
             receipts: deps.receipts,
             presence: deps.presence,
+            e2ee: deps.e2ee,
             origin_locks: Mutex::new(HashMap::new()),
         }
     }

@@ -114,15 +114,12 @@ impl FederationService {
     }
 
     /// The dispatch point for the EDUs of end-to-end encryption (`m.device_list_update`,
-    /// `m.signing_key_update`, `m.direct_to_device`); they are ignored until that feature handles them.
+    /// `m.signing_key_update`, `m.direct_to_device`): handed to the e2ee service; a failure is logged and the
+    /// EDU skipped, never a reason to fail the transaction.
     async fn receive_e2ee_edu(&self, origin: &ServerName, edu: Edu) {
-        let kind = match edu {
-            Edu::DeviceListUpdate(_) => "m.device_list_update",
-            Edu::SigningKeyUpdate(_) => "m.signing_key_update",
-            Edu::DirectToDevice(_) => "m.direct_to_device",
-            _ => "other",
-        };
-        tracing::debug!(%origin, kind, "E2EE EDU not handled yet");
+        if let Err(error) = self.e2ee.receive_edu(origin, edu).await {
+            tracing::warn!(%origin, error = %error.0, "E2EE EDU not applied");
+        }
     }
 
     async fn receive_typing(&self, origin: &ServerName, typing: TypingContent) {
