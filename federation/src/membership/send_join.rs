@@ -12,7 +12,9 @@ pub const PATH_PREFIX: &str = "/_matrix/federation/v2/send_join/";
 /// received before use.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SendJoinResponse {
-    /// The resident server that answered.
+    /// The resident server that answered. Required by the spec, but Synapse leaves it out: absent reads as
+    /// empty (nothing depends on it; the events carry their own origins and signatures).
+    #[serde(default)]
     pub origin: String,
     /// The auth chain of the join event and of the state.
     pub auth_chain: Vec<Value>,
