@@ -8,6 +8,7 @@ pub mod account;
 pub mod discovery;
 pub mod error;
 pub mod keys;
+pub mod media;
 pub mod push;
 pub mod rooms;
 pub mod sync;

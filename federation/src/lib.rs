@@ -13,6 +13,7 @@ pub mod discovery;
 mod error;
 pub mod ip_policy;
 pub mod keys;
+pub mod media;
 pub mod membership;
 pub mod outbound;
 pub mod server_acl;

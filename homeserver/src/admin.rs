@@ -5,6 +5,8 @@
 //! Users are created through [`AccountsService::create_account`], so the CLI enforces the same user-ID grammar,
 //! availability check and argon2id hashing as `/register`.
 
+mod media;
+
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -41,6 +43,9 @@ pub enum AdminCommand {
     /// Registration tokens (`m.login.registration_token`).
     #[command(subcommand)]
     Invite(InviteCommand),
+    /// The media repository: list, delete, quarantine, purge cached remote media.
+    #[command(subcommand)]
+    Media(media::MediaCommand),
 }
 
 /// `hearth admin user …`.
@@ -140,7 +145,7 @@ async fn execute(config: &Config, args: AdminArgs) -> Result<String, String> {
         .map_err(|error| format!("database: {error}"))?;
     let accounts = AccountsService::new(
         storage.clone(),
-        server_name,
+        server_name.clone(),
         config.registration.clone(),
         &config.login.jwt,
     );
@@ -152,6 +157,9 @@ async fn execute(config: &Config, args: AdminArgs) -> Result<String, String> {
     let result = match args.command {
         AdminCommand::User(command) => admin.user(command).await,
         AdminCommand::Invite(command) => admin.invite(command).await,
+        AdminCommand::Media(command) => {
+            media::execute(config, &storage, &server_name, args.json, command).await
+        }
     };
     storage.close().await;
     result
@@ -364,12 +372,13 @@ impl Admin<'_> {
     }
 
     fn render(&self, value: Value, text: impl FnOnce() -> String) -> String {
-        if self.json {
-            format!("{value}\n")
-        } else {
-            text()
-        }
+        render(self.json, value, text)
     }
+}
+
+/// `value` as one line of JSON when `json`, else the text.
+fn render(json: bool, value: Value, text: impl FnOnce() -> String) -> String {
+    if json { format!("{value}\n") } else { text() }
 }
 
 fn describe(error: AccountsError) -> String {

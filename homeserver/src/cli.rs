@@ -34,7 +34,7 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Administer users and registration tokens in the configured database (works while the server runs).
+    /// Administer users, registration tokens and media in the configured database (works while the server runs).
     Admin(crate::admin::AdminArgs),
 }
 

@@ -44,6 +44,9 @@ pub enum Error {
         /// The I/O failure.
         source: std::io::Error,
     },
+    /// The media store could not be opened, or the URL preview client built.
+    #[error("media repository: {0}")]
+    Media(String),
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Storage(#[from] StorageError),

@@ -25,6 +25,7 @@ use crate::services::accounts::AccountsService;
 use crate::services::e2ee::E2eeService;
 use crate::services::federation::{FederationDeps, FederationService};
 use crate::services::keys::KeyService;
+use crate::services::media::{MediaService, UrlPreviewService};
 use crate::services::outbound::{FederationSender, SenderSettings, TransactionTransport};
 use crate::services::remote::RemoteRooms;
 use crate::services::rooms::RoomService;
@@ -217,6 +218,15 @@ async fn bind_and_serve(
         }
         _ => None,
     };
+    let media = MediaService::new(
+        storage.clone(),
+        server_name.clone(),
+        &config.media_dir(),
+        config.media.clone(),
+    )
+    .map_err(|error| Error::Media(error.to_string()))?;
+    let url_previews = UrlPreviewService::new(&config.media.url_preview)
+        .map_err(|error| Error::Media(error.to_string()))?;
     let state = AppState {
         server_name: server_name.clone(),
         signing_key: signing_key.clone(),
@@ -252,6 +262,8 @@ async fn bind_and_serve(
         keys,
         federation: federation_service,
         remote_rooms,
+        media,
+        url_previews,
     };
 
     let mut listeners = vec![tokio::spawn(

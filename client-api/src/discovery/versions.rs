@@ -18,6 +18,13 @@ pub const PATH: &str = "/_matrix/client/versions";
 /// introduces (for example `v1.11` requires authenticated media).
 pub const SUPPORTED_VERSIONS: &[&str] = &["v1.1"];
 
+/// Features beyond [`SUPPORTED_VERSIONS`] that Hearth implements, advertised as enabled.
+///
+/// `org.matrix.msc3916.stable`: authenticated media (`/_matrix/client/v1/media/*`, spec v1.11). Clients that do
+/// not see v1.11 look for this flag before switching to the authenticated endpoints; without it they would use the
+/// legacy ones, which do not serve media uploaded while `[media] enable_authenticated_media` is on.
+pub const UNSTABLE_FEATURES: &[&str] = &["org.matrix.msc3916.stable"];
+
 /// Response body of `GET /_matrix/client/versions`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionsResponse {
@@ -29,11 +36,14 @@ pub struct VersionsResponse {
 }
 
 impl VersionsResponse {
-    /// The response Hearth itself gives: [`SUPPORTED_VERSIONS`] and no unstable features.
+    /// The response Hearth itself gives: [`SUPPORTED_VERSIONS`] and [`UNSTABLE_FEATURES`].
     pub fn hearth() -> Self {
         Self {
             versions: SUPPORTED_VERSIONS.iter().map(|v| (*v).to_owned()).collect(),
-            unstable_features: BTreeMap::new(),
+            unstable_features: UNSTABLE_FEATURES
+                .iter()
+                .map(|feature| ((*feature).to_owned(), true))
+                .collect(),
         }
     }
 }
@@ -53,6 +63,9 @@ mod tests {
     fn serializes_with_both_spec_fields() {
         let json = serde_json::to_value(VersionsResponse::hearth()).unwrap();
         assert_eq!(json["versions"], serde_json::json!(["v1.1"]));
-        assert_eq!(json["unstable_features"], serde_json::json!({}));
+        assert_eq!(
+            json["unstable_features"],
+            serde_json::json!({"org.matrix.msc3916.stable": true})
+        );
     }
 }

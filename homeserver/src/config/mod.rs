@@ -9,6 +9,7 @@
 
 mod duration;
 mod load;
+mod media;
 mod rate_limits;
 mod validate;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use duration::ConfigDuration;
 pub use load::{ConfigSource, DEFAULT_CONFIG_PATH, ENV_PREFIX};
+pub use media::{MediaConfig, UrlPreviewConfig};
 pub use rate_limits::{RateLimit, RateLimitsConfig};
 
 /// Why a configuration could not be loaded; each message names the offending key, file or variable.
@@ -86,6 +88,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Request rate limits (429 `M_LIMIT_EXCEEDED`).
     pub rate_limits: RateLimitsConfig,
+    /// The media repository.
+    pub media: MediaConfig,
 }
 
 /// `[listen]`: addresses, the request body limit and the shutdown grace period.
@@ -245,6 +249,7 @@ impl Default for Config {
             logging: LoggingConfig::default(),
             keys: KeysConfig::default(),
             rate_limits: RateLimitsConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }

@@ -34,6 +34,7 @@ impl Config {
         self.check_keys(&mut problems);
         self.check_login(&mut problems);
         problems.extend(self.rate_limits.problem());
+        self.check_media(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {

@@ -14,6 +14,7 @@ pub mod federation;
 mod federation_version;
 mod health;
 pub mod json;
+mod media;
 mod plain_errors;
 pub mod rate_limit;
 pub mod serve;
@@ -58,6 +59,8 @@ pub fn client_router(state: AppState) -> Router {
             body_limit,
             body_limit::reject_declared_oversized_body,
         ))
+        // Media uploads stream their bodies under their own limit, so they join after the body limits.
+        .merge(media::client_routes())
         .layer(axum::middleware::from_fn(plain_errors::matrix_errors_only))
         .layer(cors::client_cors_layer())
         .layer(TraceLayer::new_for_http())
@@ -79,6 +82,7 @@ pub fn federation_router(state: AppState) -> Router {
         )
         .merge(server_keys::routes())
         .merge(federation::routes())
+        .merge(media::legacy_routes())
         .fallback(error::unrecognized_endpoint)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(

@@ -13,6 +13,7 @@ use crate::services::accounts::AccountsService;
 use crate::services::e2ee::E2eeService;
 use crate::services::federation::FederationService;
 use crate::services::keys::KeyService;
+use crate::services::media::{MediaService, UrlPreviewService};
 use crate::services::outbound::FederationSender;
 use crate::services::remote::RemoteRooms;
 use crate::services::rooms::RoomService;
@@ -75,4 +76,8 @@ pub struct AppState {
     pub federation: Arc<FederationService>,
     /// Joins, leaves, alias and profile lookups on other servers for local users; `None` without federation.
     pub remote_rooms: Option<Arc<RemoteRooms>>,
+    /// The media repository.
+    pub media: MediaService,
+    /// URL previews (disabled unless `[media.url_preview] enabled`).
+    pub url_previews: UrlPreviewService,
 }

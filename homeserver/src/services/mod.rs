@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod e2ee;
 pub mod federation;
 pub mod keys;
+pub mod media;
 pub mod outbound;
 pub mod remote;
 pub mod rooms;

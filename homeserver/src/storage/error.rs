@@ -65,6 +65,11 @@ pub enum StorageError {
         source: std::io::Error,
     },
 
+    /// The file step of a media transaction (placing or removing a blob) failed; the transaction was rolled
+    /// back.
+    #[error("media file: {0}")]
+    MediaFile(std::io::Error),
+
     /// Any other failure reported by the database driver (connection lost, disk full, …).
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),

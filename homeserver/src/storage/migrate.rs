@@ -56,6 +56,7 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
     migration!("sqlite", 5, "0009", "federation_outbound"),
     migration!("sqlite", 6, "0006", "e2ee"),
     migration!("sqlite", 7, "0008", "federation_inbound"),
+    migration!("sqlite", 8, "0007", "media"),
 ];
 
 /// PostgreSQL migrations, in order; same versions and names as the SQLite list.
@@ -67,10 +68,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
     migration!("postgres", 5, "0009", "federation_outbound"),
     migration!("postgres", 6, "0006", "e2ee"),
     migration!("postgres", 7, "0008", "federation_inbound"),
+    migration!("postgres", 8, "0007", "media"),
 ];
 
 /// The newest schema version this binary knows; a database at a higher version is refused.
-pub const LATEST_SCHEMA_VERSION: i64 = 7;
+pub const LATEST_SCHEMA_VERSION: i64 = 8;
 
 const _: () = {
     assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
