@@ -239,7 +239,8 @@ fn now_ms() -> i64 {
 mod tests {
     use super::*;
 
-    /// Every `NNNN_name.sql` file on disk must be in the embedded list, in order, and vice versa.
+    /// Every `NNNN_name.sql` file on disk must be in the embedded list and vice versa. The list's order is the
+    /// order features landed in, which need not follow the file prefixes (assigned per feature up front).
     fn assert_list_matches_directory(backend: &str, list: &[Migration]) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../migrations")
