@@ -126,6 +126,25 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, Ma
     })
 }
 
+/// 403 `M_GUEST_ACCESS_FORBIDDEN` when a guest calls an endpoint guests may not use.
+fn check_guest_access(parts: &Parts, auth: &Authenticated) -> Result<(), MatrixError> {
+    if !auth.is_guest {
+        return Ok(());
+    }
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(axum::extract::MatchedPath::as_str);
+    if route.is_some_and(|route| super::guest::guest_may_call(&parts.method, route)) {
+        Ok(())
+    } else {
+        Err(MatrixError::new(
+            ErrorCode::GuestAccessForbidden,
+            "Guest accounts may not use this endpoint",
+        ))
+    }
+}
+
 /// Records the device's `last_seen_ts`/`last_seen_ip` (throttled to once a minute per device by the service).
 fn note_device_seen(state: &AppState, parts: &Parts, auth: &Authenticated) {
     if let Some(device) = &auth.device_id {
@@ -143,6 +162,7 @@ impl FromRequestParts<AppState> for Authenticated {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = presented_token(parts)?.ok_or_else(missing_token)?;
         let auth = authenticate(state, &token).await?;
+        check_guest_access(parts, &auth)?;
         note_device_seen(state, parts, &auth);
         Ok(auth)
     }
@@ -159,6 +179,7 @@ impl OptionalFromRequestParts<AppState> for Authenticated {
             None => Ok(None),
             Some(token) => {
                 let auth = authenticate(state, &token).await?;
+                check_guest_access(parts, &auth)?;
                 note_device_seen(state, parts, &auth);
                 Ok(Some(auth))
             }

@@ -12,6 +12,7 @@ mod discovery;
 mod error;
 pub mod federation;
 mod federation_version;
+mod guest;
 mod health;
 pub mod json;
 mod media;

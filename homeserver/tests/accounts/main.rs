@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod deactivate;
 mod devices;
+mod guests;
 mod login;
 mod profile;
 mod rate_limits;

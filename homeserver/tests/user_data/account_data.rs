@@ -238,9 +238,36 @@ async fn presence_is_set_and_read(backend: Backend) {
     user_with_token(&server.storage, "@bob:hearth.test", "bob-token").await;
     let path = format!("/_matrix/client/v3/presence/{ALICE}/status");
     let (status, _) = server
+        .call(Method::GET, &path, Some("alice-token"), None)
+        .await;
+    assert_eq!(status, 404, "never set");
+    // Bob shares no room with Alice: her presence is not his to see.
+    let (status, body) = server
         .call(Method::GET, &path, Some("bob-token"), None)
         .await;
-    assert_eq!(status, 404);
+    assert_eq!(
+        (status, body["errcode"].as_str()),
+        (403, Some("M_FORBIDDEN"))
+    );
+    let (status, room) = server
+        .call(
+            Method::POST,
+            "/_matrix/client/v3/createRoom",
+            Some("alice-token"),
+            Some(&json!({"preset": "public_chat"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["room_id"].as_str().unwrap();
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("/_matrix/client/v3/rooms/{room_id}/join"),
+            Some("bob-token"),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let (status, body) = server
         .call(
             Method::PUT,
@@ -321,3 +348,64 @@ async fn start_up_endpoints_answer_like_element_expects(backend: Backend) {
     server.stop().await;
 }
 both_backends!(start_up_endpoints_answer_like_element_expects);
+
+async fn concurrent_tag_and_push_rule_edits_are_all_kept(backend: Backend) {
+    let server = start(backend, |_| {}).await;
+    user_with_token(&server.storage, ALICE, "alice-token").await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let http = server.http.clone();
+        let tag_url = server.url(&format!(
+            "/_matrix/client/v3/user/{ALICE}/rooms/!room:hearth.test/tags/u.tag{i}"
+        ));
+        let rule_url = server.url(&format!(
+            "/_matrix/client/v3/pushrules/global/sender/@friend{i}:hearth.test"
+        ));
+        tasks.push(tokio::spawn(async move {
+            let tag = http
+                .put(tag_url)
+                .bearer_auth("alice-token")
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let rule = http
+                .put(rule_url)
+                .bearer_auth("alice-token")
+                .json(&json!({"actions": ["notify"]}))
+                .send()
+                .await
+                .unwrap();
+            (tag.status().as_u16(), rule.status().as_u16())
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), (200, 200));
+    }
+    let (status, body) = server
+        .call(
+            Method::GET,
+            &format!("/_matrix/client/v3/user/{ALICE}/rooms/!room:hearth.test/tags"),
+            Some("alice-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tags"].as_object().unwrap().len(), 16, "{body}");
+    let (status, body) = server
+        .call(
+            Method::GET,
+            "/_matrix/client/v3/pushrules/",
+            Some("alice-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["global"]["sender"].as_array().unwrap().len(),
+        16,
+        "{body}"
+    );
+    server.stop().await;
+}
+both_backends!(concurrent_tag_and_push_rule_edits_are_all_kept);

@@ -38,9 +38,19 @@ fn now_ms() -> i64 {
 
 async fn get_status(
     State(state): State<AppState>,
-    _auth: Authenticated,
+    auth: Authenticated,
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    if !state
+        .presence
+        .may_see(auth.user_id.as_str(), &user_id)
+        .await?
+    {
+        return Err(crate::services::account_data::UserDataError::Forbidden(
+            "You may only see the presence of users you share a room with".to_owned(),
+        )
+        .into());
+    }
     Ok(Json(state.presence.presence(&user_id, now_ms()).await?))
 }
 

@@ -110,6 +110,7 @@ async fn set_state(
     content: Value,
 ) -> Result<Json<EventIdResponse>, ApiError> {
     limit_user(&state, Action::Message, &auth)?;
+    let guest_access_changed = event_type == "m.room.guest_access";
     let sent = state
         .rooms
         .send_event(
@@ -124,6 +125,10 @@ async fn set_state(
             None,
         )
         .await?;
+    if guest_access_changed {
+        // Guests must leave a room that stops allowing them (spec, "Guest Access").
+        state.rooms.remove_guests_if_forbidden(&room).await?;
+    }
     Ok(Json(EventIdResponse {
         event_id: sent.event_id,
     }))

@@ -127,6 +127,16 @@ async fn join_room(
     via: Vec<ServerName>,
     reason: Option<String>,
 ) -> Result<String, ApiError> {
+    // Guests join only (local) rooms whose guest access is `can_join` (spec, "Guest Access").
+    if auth.is_guest {
+        let room_id = state.rooms.resolve_room(room).await?;
+        if !state.rooms.guests_can_join(&room_id).await? {
+            return Err(ApiError(MatrixError::new(
+                ErrorCode::GuestAccessForbidden,
+                "Guests may not join this room",
+            )));
+        }
+    }
     Ok(match &state.remote_rooms {
         Some(remote) => remote.join(&auth.user_id, room, via, reason).await?,
         None => state.rooms.join(&auth.user_id, room, reason).await?,

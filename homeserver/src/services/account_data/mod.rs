@@ -9,6 +9,7 @@ mod error;
 pub mod push_rules;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use hearth_client_api::sync::filter::Filter;
 use serde_json::{Map, Value};
@@ -29,12 +30,30 @@ const MAX_NAME_BYTES: usize = 255;
 pub struct AccountDataService {
     storage: Storage,
     notifier: Notifier,
+    /// Serialises a user's read-modify-write edits (tags, push rules), striped by user ID.
+    edit_locks: Arc<[tokio::sync::Mutex<()>; EDIT_LOCK_STRIPES]>,
 }
+
+/// How many locks the users' edits are spread over.
+const EDIT_LOCK_STRIPES: usize = 64;
 
 impl AccountDataService {
     /// A service over `storage` that wakes `notifier` after each write.
     pub fn new(storage: Storage, notifier: Notifier) -> Self {
-        Self { storage, notifier }
+        Self {
+            storage,
+            notifier,
+            edit_locks: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
+        }
+    }
+
+    /// The edit lock of `user_id`'s stripe: held across a read-modify-write of one of their entries (within
+    /// this process; several processes on one database would need a database lock).
+    async fn edit_lock(&self, user_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(user_id, &mut hasher);
+        let stripe = (std::hash::Hasher::finish(&hasher) % EDIT_LOCK_STRIPES as u64) as usize;
+        self.edit_locks[stripe].lock().await
     }
 
     /// The content of one account data entry; `NotFound` if never set.
@@ -109,6 +128,7 @@ impl AccountDataService {
         {
             return Err(UserDataError::BadJson("order must be a number".to_owned()));
         }
+        let _edit = self.edit_lock(user_id).await;
         let mut tags = self.current_tags(user_id, room_id).await?;
         tags.insert(tag.to_owned(), Value::Object(content));
         self.store_tags(user_id, room_id, tags).await
@@ -121,6 +141,7 @@ impl AccountDataService {
         room_id: &str,
         tag: &str,
     ) -> Result<(), UserDataError> {
+        let _edit = self.edit_lock(user_id).await;
         let mut tags = self.current_tags(user_id, room_id).await?;
         if tags.remove(tag).is_none() {
             return Ok(());

@@ -1,7 +1,8 @@
 //! Push rules (`/pushrules/…`): the spec's default rule set, created for a user on first read, and the edits the
 //! client makes to it. The rule set lives in the user's `m.push_rules` global account data (`{"global": …}`), so
-//! every edit reaches the user's other clients through /sync. Evaluation (notification counts, pushers) comes
-//! later; this module only keeps the rules.
+//! every edit reaches the user's other clients through /sync. Edits are read-modify-write under the user's edit
+//! lock, so concurrent edits never lose one another. Evaluation is `hearth_client_api::push` (used by /sync's
+//! unread counts).
 //!
 //! Rule order inside a kind is priority order. User-defined rules go before the server-default rules of their
 //! kind (for `override`, after `.m.rule.master`, which always comes first), unless `before`/`after` say where.
@@ -29,6 +30,22 @@ pub enum Placement<'a> {
 impl AccountDataService {
     /// The whole rule set, `{"global": {"override": […], …}}`; the defaults are stored on first read.
     pub async fn push_rules(&self, user_id: &str) -> Result<Map<String, Value>, UserDataError> {
+        match self.get(user_id, None, PUSH_RULES_TYPE).await {
+            Ok(rules) => Ok(rules),
+            Err(UserDataError::NotFound(_)) => {
+                // Creating the defaults is a write: under the user's edit lock, so it cannot overwrite an edit.
+                let _edit = self.edit_lock(user_id).await;
+                self.push_rules_for_edit(user_id).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// [`Self::push_rules`] for a caller that holds the user's edit lock.
+    async fn push_rules_for_edit(
+        &self,
+        user_id: &str,
+    ) -> Result<Map<String, Value>, UserDataError> {
         match self.get(user_id, None, PUSH_RULES_TYPE).await {
             Ok(rules) => Ok(rules),
             Err(UserDataError::NotFound(_)) => {
@@ -76,7 +93,8 @@ impl AccountDataService {
             return Err(UserDataError::InvalidParam("Invalid rule ID".to_owned()));
         }
         let rule = new_rule(kind, rule_id, body)?;
-        let mut rules = self.push_rules(user_id).await?;
+        let _edit = self.edit_lock(user_id).await;
+        let mut rules = self.push_rules_for_edit(user_id).await?;
         let list = rule_list(&mut rules, scope, kind)?;
         let existing = list
             .iter()
@@ -122,7 +140,8 @@ impl AccountDataService {
         kind: &str,
         rule_id: &str,
     ) -> Result<(), UserDataError> {
-        let mut rules = self.push_rules(user_id).await?;
+        let _edit = self.edit_lock(user_id).await;
+        let mut rules = self.push_rules_for_edit(user_id).await?;
         let list = rule_list(&mut rules, scope, kind)?;
         let index = list
             .iter()
@@ -175,7 +194,8 @@ impl AccountDataService {
             "actions" => check_actions(value)?,
             _ => {}
         }
-        let mut rules = self.push_rules(user_id).await?;
+        let _edit = self.edit_lock(user_id).await;
+        let mut rules = self.push_rules_for_edit(user_id).await?;
         let list = rule_list(&mut rules, scope, kind)?;
         let rule = list
             .iter_mut()

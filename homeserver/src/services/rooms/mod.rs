@@ -12,6 +12,7 @@ pub mod client_event;
 mod create;
 mod departure;
 mod error;
+mod guests;
 mod membership;
 mod read;
 mod relations;

@@ -78,6 +78,25 @@ impl PresenceService {
             .await
     }
 
+    /// Whether `observer` may see `target`'s presence: themself, or someone sharing a joined room with them
+    /// (Synapse's rule; the spec leaves it to the server).
+    pub async fn may_see(&self, observer: &str, target: &str) -> Result<bool, UserDataError> {
+        if observer == target {
+            return Ok(true);
+        }
+        let joined =
+            |memberships: Vec<crate::storage::Membership>| -> std::collections::HashSet<String> {
+                memberships
+                    .into_iter()
+                    .filter(|m| m.membership == "join")
+                    .map(|m| m.room_id)
+                    .collect()
+            };
+        let mine = joined(self.storage.memberships_of_user(observer).await?);
+        let theirs = joined(self.storage.memberships_of_user(target).await?);
+        Ok(!mine.is_disjoint(&theirs))
+    }
+
     /// `GET /presence/{userId}/status`; `NotFound` for users who never set one.
     pub async fn presence(&self, user_id: &str, now_ms: i64) -> Result<Value, UserDataError> {
         let presence = self
