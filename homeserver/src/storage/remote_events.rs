@@ -16,6 +16,33 @@ use super::{Backend, Result, Storage, StorageError, in_write_tx, on_reader};
 /// Longest chain of deltas before a full snapshot (as in the local path).
 const MAX_STATE_CHAIN: i64 = 50;
 
+/// Inside a write transaction `$tx` (either backend): a new state group of `$room_id` without a parent,
+/// holding the whole state `$state` (a [`StateMapIds`]); evaluates to the group's ID.
+macro_rules! insert_snapshot_group {
+    ($tx:ident, $room_id:expr, $state:expr) => {{
+        let group: i64 = sqlx::query_scalar(
+            "INSERT INTO state_groups (room_id, parent_group, chain_length) \
+             VALUES ($1, NULL, 0) RETURNING state_group",
+        )
+        .bind($room_id)
+        .fetch_one(&mut *$tx)
+        .await?;
+        for ((event_type, state_key), event_id) in $state {
+            sqlx::query(
+                "INSERT INTO state_group_entries (state_group, type, state_key, event_id) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(group)
+            .bind(event_type)
+            .bind(state_key)
+            .bind(event_id)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        group
+    }};
+}
+
 /// The state before a remote event.
 #[derive(Debug, Clone, Copy)]
 pub struct StateBefore<'a> {
@@ -116,28 +143,7 @@ impl Storage {
             if let Some(before) = write.state_before.filter(|_| in_dag) {
                 let before_group = match before.group {
                     Some(group) => group,
-                    None => {
-                        let group: i64 = sqlx::query_scalar(
-                            "INSERT INTO state_groups (room_id, parent_group, chain_length) \
-                             VALUES ($1, NULL, 0) RETURNING state_group",
-                        )
-                        .bind(event.room_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        for ((event_type, state_key), event_id) in before.state {
-                            sqlx::query(
-                                "INSERT INTO state_group_entries (state_group, type, state_key, \
-                                 event_id) VALUES ($1, $2, $3, $4)",
-                            )
-                            .bind(group)
-                            .bind(event_type)
-                            .bind(state_key)
-                            .bind(event_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        group
-                    }
+                    None => insert_snapshot_group!(tx, event.room_id, before.state),
                 };
                 state_group = Some(before_group);
                 if is_state && let Some(state_key) = event.state_key {
@@ -277,28 +283,7 @@ impl Storage {
             if let Some(current) = write.new_current.filter(|_| adds_extremity) {
                 let current_group = match (current.after_event, state_group) {
                     (true, Some(group)) => group,
-                    _ => {
-                        let group: i64 = sqlx::query_scalar(
-                            "INSERT INTO state_groups (room_id, parent_group, chain_length) \
-                             VALUES ($1, NULL, 0) RETURNING state_group",
-                        )
-                        .bind(event.room_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        for ((event_type, state_key), event_id) in current.state {
-                            sqlx::query(
-                                "INSERT INTO state_group_entries (state_group, type, state_key, \
-                                 event_id) VALUES ($1, $2, $3, $4)",
-                            )
-                            .bind(group)
-                            .bind(event_type)
-                            .bind(state_key)
-                            .bind(event_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        group
-                    }
+                    _ => insert_snapshot_group!(tx, event.room_id, current.state),
                 };
                 let old: Vec<(String, String, String)> = sqlx::query_as(
                     "SELECT type, state_key, event_id FROM current_state WHERE room_id = $1",
