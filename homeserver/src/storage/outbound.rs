@@ -279,6 +279,20 @@ impl Storage {
         Ok(())
     }
 
+    /// `destination` proved it is up (it sent us a request): the next attempt may be made at once. The
+    /// failure count restarts too, so a new outage backs off from the shortest delay again.
+    pub async fn reset_destination_backoff(&self, destination: &str) -> Result<()> {
+        in_write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE federation_destinations SET failures = 0, retry_at_ts = 0 WHERE destination = $1",
+            )
+            .bind(destination)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// A destination's retry state (all zero for one never tried).
     pub async fn destination_retry(&self, destination: &str) -> Result<DestinationRetry> {
         let found: Option<DestinationRetry> = on_reader!(self, |pool| {

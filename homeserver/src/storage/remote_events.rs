@@ -72,7 +72,8 @@ pub struct NewCurrentState<'a> {
     pub state: &'a StateMapIds,
     /// `state` is exactly the state after this event (its group becomes the room's current group).
     pub after_event: bool,
-    /// Membership rows for every member entry that differs from the old current state.
+    /// Membership rows for every member entry that differs from the old current state. (A member entry
+    /// missing from `state` loses its membership row.)
     pub memberships: &'a [MembershipRow],
 }
 
@@ -307,6 +308,17 @@ impl Storage {
                         .bind(state_key)
                         .execute(&mut *tx)
                         .await?;
+                        // A membership that resolution left out of the state (a join that lost to a
+                        // concurrent change of the join rules) is no membership at all, as in Synapse.
+                        if event_type == "m.room.member" {
+                            sqlx::query(
+                                "DELETE FROM room_memberships WHERE room_id = $1 AND user_id = $2",
+                            )
+                            .bind(event.room_id)
+                            .bind(state_key)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
                     }
                 }
                 for (key, event_id) in current.state {

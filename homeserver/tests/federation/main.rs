@@ -9,7 +9,10 @@ mod common;
 
 mod auth;
 mod e2ee;
+mod fork;
 mod join;
+#[path = "../user_data/seed.rs"]
+mod seed;
 mod send;
 
 use common::TestServer;

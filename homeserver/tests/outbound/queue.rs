@@ -230,3 +230,59 @@ async fn a_restart_resumes_queues_and_fans_out_events_persisted_while_down(backe
     storage.close().await;
 }
 both_backends!(a_restart_resumes_queues_and_fans_out_events_persisted_while_down);
+
+async fn a_peer_that_reaches_us_is_retried_at_once_instead_of_after_its_backoff(backend: Backend) {
+    let fixture = Fixture::new(backend, &["peer.test"]).await;
+    let transport = FakeTransport::open();
+    transport.set("peer.test", Behaviour::Refuse);
+    // A first failure waits an hour: only the peer's own request can bring the retry forward.
+    let mut settings = fast_settings();
+    settings.backoff.initial = Duration::from_secs(3_600);
+    settings.backoff.max = Duration::from_secs(3_600);
+    let sender = fixture.sender(transport.clone(), settings).await;
+    let peer = ServerName::parse("peer.test").unwrap();
+
+    // A request from a server we are not backing off from changes nothing.
+    sender.peer_is_up(&peer);
+    let sent = fixture.send_text("while the peer is down").await;
+    eventually(Duration::from_secs(5), "the first failure", || {
+        transport.attempts_to("peer.test") == 1
+    })
+    .await;
+    let mut retry = sender.destination_status(&peer).await.unwrap().0;
+    for _ in 0..250 {
+        if retry.failures == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        retry = sender.destination_status(&peer).await.unwrap().0;
+    }
+    assert_eq!(retry.failures, 1);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(retry.retry_at_ts > now_ms + 3_000_000, "an hour's backoff");
+
+    // New local events queue up without an attempt while the backoff runs.
+    let later = fixture.send_text("still down").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(transport.attempts_to("peer.test"), 1);
+
+    // The peer is back and signs a request to us: its queue goes out at once, in order.
+    transport.set("peer.test", Behaviour::Accept);
+    let other = ServerName::parse("other.test").unwrap();
+    sender.peer_is_up(&other);
+    sender.peer_is_up(&peer);
+    eventually(
+        Duration::from_secs(5),
+        "the queue after the peer came back",
+        || transport.pdu_ids("peer.test").len() == 2,
+    )
+    .await;
+    assert_eq!(transport.pdu_ids("peer.test"), vec![sent, later]);
+    let retry = drained(&sender, "peer.test").await;
+    assert_eq!((retry.failures, retry.retry_at_ts), (0, 0));
+    sender.shutdown();
+}
+both_backends!(a_peer_that_reaches_us_is_retried_at_once_instead_of_after_its_backoff);

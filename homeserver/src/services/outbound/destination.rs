@@ -27,14 +27,22 @@ enum Next {
 }
 
 /// The task of `destination`: forever, send the queue, then wait for more.
+///
+/// While backing off, the task is listed in `Inner::backing_off` and also wakes on `wake`, so
+/// [`FederationSender::peer_is_up`](super::FederationSender::peer_is_up) can cut the wait short.
 pub(super) async fn run(inner: Arc<Inner>, destination: ServerName, wake: Arc<Notify>) {
     loop {
-        match step(&inner, &destination).await {
+        let next = step(&inner, &destination).await;
+        inner.set_backing_off(&destination, matches!(next, Ok(Next::RetryAt(_))));
+        match next {
             Ok(Next::Continue) => {}
             Ok(Next::Idle) => wake.notified().await,
             Ok(Next::RetryAt(at)) => {
                 let wait = u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0);
-                tokio::time::sleep(Duration::from_millis(wait)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                    () = wake.notified() => {}
+                }
             }
             Err(error) => {
                 tracing::warn!(%destination, %error, "federation queue storage failed; retrying");

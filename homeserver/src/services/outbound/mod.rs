@@ -10,7 +10,8 @@
 //! - One task per destination sends its queue as transactions (≤ 50 PDUs, ≤ 100 EDUs, one in flight), deletes
 //!   what was answered, and backs off exponentially (capped) after failures, with the retry state stored so a
 //!   restart resumes it. Destinations are independent tasks with bounded request times, so a dead server never
-//!   delays a live one.
+//!   delays a live one. A request signed by a server we are backing off from proves it is back: its backoff
+//!   is cleared and its queue sent at once ([`FederationSender::peer_is_up`], as Synapse does).
 //!
 //! Dependencies: storage and a [`TransactionTransport`] (the federation client); no other service. The rooms
 //! service only holds the fan-out signal ([`FederationSender::events_persisted_signal`]).
@@ -20,7 +21,7 @@ mod edus;
 mod fanout;
 pub mod transport;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -84,6 +85,8 @@ struct Inner {
     settings: SenderSettings,
     /// The wake-up of each destination's task; a destination has a task once it has an entry.
     queues: Mutex<HashMap<ServerName, Arc<Notify>>>,
+    /// Destinations whose task is waiting out a backoff (kept by the tasks themselves).
+    backing_off: Mutex<HashSet<ServerName>>,
     /// Signalled after local events were persisted.
     fanout_wake: Arc<Notify>,
     /// Every spawned task, aborted by [`FederationSender::shutdown`].
@@ -106,6 +109,7 @@ impl FederationSender {
                 transport,
                 settings,
                 queues: Mutex::new(HashMap::new()),
+                backing_off: Mutex::new(HashSet::new()),
                 fanout_wake: Arc::new(Notify::new()),
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -153,6 +157,36 @@ impl FederationSender {
         self.inner.fanout_wake.notify_one();
     }
 
+    /// `origin` just made a request to us that its signature proves (any federation endpoint): it is up.
+    /// If its queue is waiting out a backoff, the backoff is cleared and the queue sent now, so a server that
+    /// comes back after an outage gets what it missed within moments of talking to us again, not after a
+    /// backoff of up to an hour. Costs nothing for a destination that is not backing off (no storage access
+    /// on the request path).
+    pub fn peer_is_up(&self, origin: &ServerName) {
+        let was_backing_off = self
+            .inner
+            .backing_off
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(origin);
+        if !was_backing_off {
+            return;
+        }
+        let inner = self.inner.clone();
+        let origin = origin.clone();
+        self.inner.track(tokio::spawn(async move {
+            match inner.storage.reset_destination_backoff(origin.as_str()).await {
+                Ok(()) => {
+                    tracing::info!(destination = %origin, "peer reached us; retrying its queue now");
+                    inner.wake_destination(&origin);
+                }
+                Err(error) => {
+                    tracing::warn!(destination = %origin, %error, "cannot clear a destination's backoff")
+                }
+            }
+        }));
+    }
+
     /// The other servers with a user joined to `room_id`.
     pub async fn servers_in_room(
         &self,
@@ -184,6 +218,19 @@ impl Inner {
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         tasks.retain(|task| !task.is_finished());
         tasks.push(task);
+    }
+
+    /// Records whether `destination`'s task is waiting out a backoff.
+    fn set_backing_off(&self, destination: &ServerName, backing_off: bool) {
+        let mut set = self
+            .backing_off
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if backing_off {
+            set.insert(destination.clone());
+        } else {
+            set.remove(destination);
+        }
     }
 
     /// Wakes `destination`'s task, starting it on first use. Tasks live as long as the sender (an idle one

@@ -173,6 +173,14 @@ impl RoomService {
         for row in &memberships {
             self.notifier.notify_user(&row.user_id);
         }
+        // Members whose entry resolution dropped (their membership row is gone with it).
+        for (_, user_id) in current
+            .keys()
+            .filter(|(t, _)| t == "m.room.member")
+            .filter(|key| !new_current.contains_key(*key))
+        {
+            self.notifier.notify_user(user_id);
+        }
         Ok(RemoteOutcome::Accepted)
     }
 
