@@ -31,6 +31,25 @@ pub struct KeySignature {
     pub signature: String,
 }
 
+/// Stores `$key` (a [`CrossSigningKey`]) as `$user`'s key of its type, replacing the previous one, inside the
+/// open transaction `$tx`.
+macro_rules! upsert_cross_signing_key {
+    ($tx:ident, $user:expr, $key:expr) => {
+        sqlx::query(
+            "INSERT INTO e2e_cross_signing_keys (user_id, key_type, public_key, key_json) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key_type) DO UPDATE SET \
+             public_key = excluded.public_key, key_json = excluded.key_json",
+        )
+        .bind($user)
+        .bind(&$key.key_type)
+        .bind(&$key.public_key)
+        .bind(&$key.key_json)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+pub(super) use upsert_cross_signing_key;
+
 impl Storage {
     /// Stores cross-signing keys of a user (each replaces the previous key of its type) and records one
     /// device-list change; returns its position.
@@ -41,17 +60,7 @@ impl Storage {
     ) -> Result<i64> {
         let position = in_write_tx!(self, |tx| {
             for key in keys {
-                sqlx::query(
-                    "INSERT INTO e2e_cross_signing_keys (user_id, key_type, public_key, key_json) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key_type) DO UPDATE SET \
-                     public_key = excluded.public_key, key_json = excluded.key_json",
-                )
-                .bind(user_id)
-                .bind(&key.key_type)
-                .bind(&key.public_key)
-                .bind(&key.key_json)
-                .execute(&mut *tx)
-                .await?;
+                upsert_cross_signing_key!(tx, user_id, key);
             }
             record_device_list_change!(tx, user_id, "")
         });

@@ -3,7 +3,7 @@
 //! (`device_lists.changed`), `/keys/changes` and the federation sender read it by position.
 
 use super::streams::NEXT_POSITION;
-use super::{Result, Storage, in_write_tx, on_reader, on_writer};
+use super::{Result, Storage, in_write_tx, on_reader};
 
 /// Name of the device-list stream's counter.
 pub(super) const DEVICE_LISTS: &str = "device_lists";
@@ -91,30 +91,5 @@ impl Storage {
             .fetch_all(pool)
             .await?)
         })
-    }
-
-    /// Records that a remote user's device list reached the origin's `stream_id`; false (nothing written)
-    /// when an update at or past it was already applied.
-    pub async fn advance_remote_device_list(
-        &self,
-        user_id: &str,
-        stream_id: i64,
-        now_ms: i64,
-    ) -> Result<bool> {
-        let affected = on_writer!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO remote_device_lists (user_id, stream_id, updated_ts) VALUES ($1, $2, $3) \
-                 ON CONFLICT (user_id) DO UPDATE SET stream_id = excluded.stream_id, \
-                 updated_ts = excluded.updated_ts \
-                 WHERE remote_device_lists.stream_id < excluded.stream_id",
-            )
-            .bind(user_id)
-            .bind(stream_id)
-            .bind(now_ms)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(affected > 0)
     }
 }

@@ -8,6 +8,7 @@ mod common;
 
 mod backup;
 mod cross_signing;
+mod device_lists;
 mod keys;
 mod to_device;
 

@@ -7,7 +7,12 @@
 #[path = "../accounts/common.rs"]
 mod common;
 
+#[allow(dead_code)]
+#[path = "../outbound/peer.rs"]
+mod peer;
+
 mod auth;
+mod device_cache;
 mod e2ee;
 mod fork;
 mod join;
@@ -34,10 +39,18 @@ pub struct Federation {
     pub server: TestServer,
     pub remote_key: SigningKey,
     pub https: reqwest::Client,
+    /// The fake remote's server name ([`REMOTE`] unless started with [`Federation::start_as`]).
+    pub remote: String,
 }
 
 impl Federation {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_as(backend, REMOTE).await
+    }
+
+    /// As [`Federation::start`], with the fake remote named `remote` (e.g. the `127.0.0.1:<port>` of a TLS
+    /// peer the server can reach back).
+    pub async fn start_as(backend: Backend, remote: &str) -> Self {
         let server = common::start(backend, |config| {
             config.federation.enabled = true;
             config.listen.federation = "127.0.0.1:0".parse().unwrap();
@@ -74,21 +87,21 @@ impl Federation {
         let remote_key = SigningKey::generate_with_version("remote1").unwrap();
         let now = now_ms();
         let mut document = json!({
-            "server_name": REMOTE,
+            "server_name": remote,
             "valid_until_ts": now + 86_400_000,
             "verify_keys": {remote_key.key_id().as_str(): {"key": remote_key.public_key_base64()}},
             "old_verify_keys": {},
         });
-        hearth_crypto::sign_json(&mut document, REMOTE, &remote_key).unwrap();
+        hearth_crypto::sign_json(&mut document, remote, &remote_key).unwrap();
         storage
             .store_remote_server_keys(&[RemoteServerKey {
-                server_name: REMOTE.into(),
+                server_name: remote.into(),
                 key_id: remote_key.key_id().as_str().into(),
                 public_key: remote_key.verify_key().as_bytes().to_vec(),
                 valid_until_ts: now + 86_400_000,
                 expired_ts: None,
                 fetched_ts: now,
-                source: REMOTE.into(),
+                source: remote.into(),
                 key_json: Some(document.to_string()),
             }])
             .await
@@ -102,6 +115,7 @@ impl Federation {
             server,
             remote_key,
             https,
+            remote: remote.to_owned(),
         }
     }
 
@@ -124,7 +138,7 @@ impl Federation {
     ) -> (u16, Value) {
         let header = sign_request(
             key,
-            &ServerName::parse(REMOTE).unwrap(),
+            &ServerName::parse(&self.remote).unwrap(),
             &ServerName::parse(destination).unwrap(),
             method.as_str(),
             path,
@@ -181,7 +195,7 @@ impl Federation {
         hash_and_sign_event(
             &mut event,
             rules,
-            &ServerName::parse(REMOTE).unwrap(),
+            &ServerName::parse(&self.remote).unwrap(),
             &self.remote_key,
         )
         .unwrap();
@@ -297,7 +311,7 @@ impl Federation {
         self.request(
             Method::PUT,
             &format!("/_matrix/federation/v1/send/{txn}"),
-            Some(&json!({"origin": REMOTE, "origin_server_ts": now_ms(), "pdus": pdus})),
+            Some(&json!({"origin": self.remote, "origin_server_ts": now_ms(), "pdus": pdus})),
         )
         .await
     }

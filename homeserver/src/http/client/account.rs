@@ -56,7 +56,7 @@ async fn change_password(
         .accounts
         .authenticate_user(&auth.user_id, body.auth)
         .await?;
-    state
+    let deleted = state
         .accounts
         .change_password(
             &auth.user_id,
@@ -65,6 +65,7 @@ async fn change_password(
             auth.device_id.as_ref(),
         )
         .await?;
+    state.e2ee.devices_deleted(&auth.user_id, &deleted).await?;
     Ok(Json(json!({})))
 }
 

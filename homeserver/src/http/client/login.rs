@@ -129,6 +129,7 @@ async fn logout_all(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<Json<Value>, AccountsError> {
-    state.accounts.logout_all(&auth.user_id).await?;
+    let deleted = state.accounts.logout_all(&auth.user_id).await?;
+    state.e2ee.devices_deleted(&auth.user_id, &deleted).await?;
     Ok(Json(json!({})))
 }

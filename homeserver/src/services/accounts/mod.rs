@@ -176,53 +176,56 @@ impl AccountsService {
         Ok(())
     }
 
-    /// `/logout/all`: revokes every token and deletes every device of the user.
-    pub async fn logout_all(&self, user_id: &UserId) -> Result<()> {
+    /// `/logout/all`: revokes every token and deletes every device of the user. Returns the deleted devices
+    /// (the caller tells the e2ee service, which wakes syncs and tells other servers).
+    pub async fn logout_all(&self, user_id: &UserId) -> Result<Vec<String>> {
         self.storage
             .delete_access_tokens_for_user(user_id.as_str())
             .await?;
+        self.delete_devices_except(user_id, None).await
+    }
+
+    /// Deletes every device of the user but `keep`; returns the ones this call deleted.
+    async fn delete_devices_except(
+        &self,
+        user_id: &UserId,
+        keep: Option<&DeviceId>,
+    ) -> Result<Vec<String>> {
+        let mut deleted = Vec::new();
         for device in self.storage.list_devices(user_id.as_str()).await? {
+            if keep.is_some_and(|keep| keep.as_str() == device.device_id) {
+                continue;
+            }
             match self
                 .storage
                 .delete_device(user_id.as_str(), &device.device_id)
                 .await
             {
-                Ok(()) | Err(StorageError::NotFound(_)) => {}
+                Ok(()) => deleted.push(device.device_id),
+                Err(StorageError::NotFound(_)) => {}
                 Err(error) => return Err(error.into()),
             }
         }
-        Ok(())
+        Ok(deleted)
     }
 
     /// `/account/password`: sets a new password after UIA; with `logout_devices`, every other device (and its
-    /// tokens) is removed, keeping `keep_device`.
+    /// tokens) is removed, keeping `keep_device`. Returns the deleted devices.
     pub async fn change_password(
         &self,
         user_id: &UserId,
         new_password: &str,
         logout_devices: bool,
         keep_device: Option<&DeviceId>,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         let hash = hash_password(new_password).await?;
         self.storage
             .set_password_hash(user_id.as_str(), Some(&hash))
             .await?;
-        if logout_devices {
-            for device in self.storage.list_devices(user_id.as_str()).await? {
-                if keep_device.is_some_and(|keep| keep.as_str() == device.device_id) {
-                    continue;
-                }
-                match self
-                    .storage
-                    .delete_device(user_id.as_str(), &device.device_id)
-                    .await
-                {
-                    Ok(()) | Err(StorageError::NotFound(_)) => {}
-                    Err(error) => return Err(error.into()),
-                }
-            }
+        if !logout_devices {
+            return Ok(Vec::new());
         }
-        Ok(())
+        self.delete_devices_except(user_id, keep_device).await
     }
 
     /// `/account/deactivate`: the account can never log in again and its ID is never reused.

@@ -20,6 +20,7 @@ use hearth_types::{ServerName, UserId};
 use serde_json::{Map, Value, json};
 
 use super::error::parse_stored;
+use super::keys::KeyMaps;
 use super::{E2eeService, Result};
 use crate::services::outbound::FederationSender;
 
@@ -191,54 +192,14 @@ impl E2eeService {
     pub async fn receive_edu(&self, origin: &ServerName, edu: Edu) -> Result<()> {
         match edu {
             Edu::DirectToDevice(content) => self.receive_to_device(origin, content).await,
-            Edu::DeviceListUpdate(content) => {
-                if content.user_id.server_name() != origin {
-                    return Ok(());
-                }
-                self.receive_remote_change(&content.user_id, &content.device_id, content.stream_id)
-                    .await
+            Edu::DeviceListUpdate(content) if content.user_id.server_name() == origin => {
+                self.receive_device_list_update(content).await
             }
-            Edu::SigningKeyUpdate(content) => {
-                if content.user_id.server_name() != origin {
-                    return Ok(());
-                }
-                self.receive_remote_change(&content.user_id, "", 0).await
+            Edu::SigningKeyUpdate(content) if content.user_id.server_name() == origin => {
+                self.receive_signing_key_update(content).await
             }
             _ => Ok(()),
         }
-    }
-
-    /// A remote user's devices or keys changed: a device-list change for the local users sharing a room with
-    /// them (their clients then query the keys again, which this server forwards to `origin`). Updates of
-    /// users no local user shares a room with are ignored; a repeated stream ID is applied once.
-    async fn receive_remote_change(
-        &self,
-        user: &UserId,
-        device_id: &str,
-        stream_id: u64,
-    ) -> Result<()> {
-        let shares_room = self
-            .storage
-            .memberships_of_user(user.as_str())
-            .await?
-            .iter()
-            .any(|membership| membership.membership == "join");
-        if !shares_room {
-            return Ok(());
-        }
-        let stream_id = i64::try_from(stream_id).unwrap_or(i64::MAX);
-        if stream_id > 0
-            && !self
-                .storage
-                .advance_remote_device_list(user.as_str(), stream_id, super::now_ms())
-                .await?
-        {
-            return Ok(());
-        }
-        self.storage
-            .record_device_list_change(user.as_str(), device_id)
-            .await?;
-        self.notify_device_list_change(user.as_str()).await
     }
 
     /// Queues an inbound `m.direct_to_device` for local devices, once per (sender, message ID).
@@ -309,28 +270,60 @@ impl E2eeService {
         Ok(answer)
     }
 
-    /// Asks each remote server for its users' keys (in parallel, bounded by `timeout`); merges what it
-    /// answers about its own users into `response`, and lists servers that failed in `failures`.
+    /// Keys of remote users: from the device-list cache for users sharing a room with this server (resynced
+    /// first when missing or stale), else asked of each user's server (in parallel); all bounded by `timeout`.
+    /// Merges what checks out into `response`, and lists servers that failed in `failures`.
     pub(super) async fn query_remote_keys(
         &self,
+        requester: &str,
         wanted: &BTreeMap<String, Vec<String>>,
         timeout: Duration,
         response: &mut Map<String, Value>,
         failures: &mut Map<String, Value>,
-    ) {
+    ) -> Result<()> {
         let by_server = group_by_server(wanted, &self.server_name);
         if by_server.is_empty() {
-            return;
+            return Ok(());
         }
         let Some(federation) = self.federation.get() else {
             for server in by_server.keys() {
                 failures.insert(server.to_string(), unavailable("federation is disabled"));
             }
-            return;
+            return Ok(());
         };
+        let deadline = tokio::time::Instant::now() + timeout;
+        let users = by_server
+            .into_values()
+            .flatten()
+            .filter_map(|(user, devices)| Some((UserId::parse(&user).ok()?, devices)))
+            .collect();
+        let mut found = KeyMaps::default();
+        let uncached = self
+            .query_cached_devices(federation, requester, users, timeout, &mut found)
+            .await?;
+        for (field, map) in [
+            ("device_keys", found.device_keys),
+            ("master_keys", found.master_keys),
+            ("self_signing_keys", found.self_signing_keys),
+        ] {
+            for (user, value) in map {
+                insert_under(response, field, &user, value);
+            }
+        }
+        let mut by_server: BTreeMap<ServerName, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+        for (user, devices) in uncached {
+            by_server
+                .entry(user.server_name().clone())
+                .or_default()
+                .insert(user.as_str().to_owned(), devices);
+        }
+        if by_server.is_empty() {
+            return Ok(());
+        }
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
         let path = "/_matrix/federation/v1/user/keys/query";
         for (server, answer) in
-            ask_servers(federation, by_server, path, "device_keys", timeout).await
+            ask_servers(federation, by_server, path, "device_keys", remaining).await
         {
             match answer {
                 Ok(answer) => merge_remote_keys(&server, &answer, response),
@@ -339,6 +332,7 @@ impl E2eeService {
                 }
             }
         }
+        Ok(())
     }
 
     /// Claims keys of remote users from their servers (in parallel, bounded by `timeout`).
@@ -485,20 +479,8 @@ fn insert_under(response: &mut Map<String, Value>, field: &str, user: &str, valu
 
 #[cfg(test)]
 mod tests {
-    use hearth_crypto::keys::SigningKey;
-    use hearth_crypto::signing::sign_json;
-
     use super::*;
-
-    fn signed_device(user: &str, device: &str, seed: u8) -> Value {
-        let key = SigningKey::from_seed(device, &[seed; 32]).unwrap();
-        let mut keys = json!({
-            "user_id": user, "device_id": device, "algorithms": [],
-            "keys": { format!("ed25519:{device}"): key.public_key_base64() },
-        });
-        sign_json(&mut keys, user, &key).unwrap();
-        keys
-    }
+    use crate::services::e2ee::test_keys::signed_device;
 
     #[test]
     fn remote_answers_keep_only_the_servers_own_users_and_self_signed_devices() {

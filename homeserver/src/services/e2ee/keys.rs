@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::error::{bad_json, invalid_param, parse_stored};
 use super::federation::remote_timeout;
 use super::{E2eeService, Result};
-use crate::storage::{KeySignature, StorageError, UploadedKey};
+use crate::storage::{DeviceWithKeys, KeySignature, StorageError, UploadedKey};
 
 pub use hearth_client_api::keys::requests::{
     ClaimKeysRequest as ClaimRequest, QueryKeysRequest as QueryRequest,
@@ -163,12 +163,13 @@ impl E2eeService {
             .await?;
         let mut failures = Map::new();
         self.query_remote_keys(
+            requester,
             &request.device_keys,
             remote_timeout(request.timeout),
             &mut response,
             &mut failures,
         )
-        .await;
+        .await?;
         response.insert("failures".to_owned(), Value::Object(failures));
         Ok(response)
     }
@@ -203,85 +204,96 @@ impl E2eeService {
         requester: Option<&str>,
         wanted: &BTreeMap<String, Vec<String>>,
     ) -> Result<Map<String, Value>> {
-        let mut device_keys = Map::new();
-        let mut master_keys = Map::new();
-        let mut self_signing_keys = Map::new();
-        let mut user_signing_keys = Map::new();
+        let mut found = KeyMaps::default();
         for (user_id, device_ids) in wanted {
             if !self.is_local(user_id) {
                 continue;
             }
-            let signatures = self.storage.key_signatures_of(user_id).await?;
-            // Signatures over a user's keys are public when the user made them (device ↔ master,
-            // self-signing → devices); a signature by someone else's user-signing key only to that someone.
-            let visible = |signature: &&KeySignature| {
-                signature.signer_user_id == *user_id
-                    || requester == Some(signature.signer_user_id.as_str())
-            };
-            let mut devices = Map::new();
-            for device in self.storage.devices_with_keys(user_id).await? {
-                let Some(key_json) = device.key_json else {
-                    continue;
-                };
-                if !device_ids.is_empty() && !device_ids.contains(&device.device_id) {
-                    continue;
-                }
-                let mut keys: Value = parse_stored(&key_json)?;
-                merge_signatures(
-                    &mut keys,
-                    signatures
-                        .iter()
-                        .filter(|s| s.target_key_id == device.device_id)
-                        .filter(visible),
-                );
-                if let Some(object) = keys.as_object_mut() {
-                    let unsigned = object.entry("unsigned").or_insert_with(|| json!({}));
-                    if let (Some(unsigned), Some(name)) =
-                        (unsigned.as_object_mut(), device.display_name)
-                    {
-                        unsigned.insert("device_display_name".to_owned(), json!(name));
-                    }
-                }
-                devices.insert(device.device_id, keys);
-            }
-            device_keys.insert(user_id.clone(), Value::Object(devices));
-            for key in self.storage.cross_signing_keys(user_id).await? {
-                let mut value: Value = parse_stored(&key.key_json)?;
-                merge_signatures(
-                    &mut value,
-                    signatures
-                        .iter()
-                        .filter(|s| s.target_key_id == key.public_key)
-                        .filter(visible),
-                );
-                match key.key_type.as_str() {
-                    "master" => {
-                        master_keys.insert(user_id.clone(), value);
-                    }
-                    "self_signing" => {
-                        self_signing_keys.insert(user_id.clone(), value);
-                    }
-                    "user_signing" if requester == Some(user_id.as_str()) => {
-                        user_signing_keys.insert(user_id.clone(), value);
-                    }
-                    _ => {}
-                }
-            }
+            let devices = self.storage.devices_with_keys(user_id).await?;
+            self.add_user_keys(requester, user_id, device_ids, devices, &mut found)
+                .await?;
         }
         let mut response = Map::new();
-        response.insert("device_keys".to_owned(), Value::Object(device_keys));
-        response.insert("master_keys".to_owned(), Value::Object(master_keys));
+        response.insert("device_keys".to_owned(), Value::Object(found.device_keys));
+        response.insert("master_keys".to_owned(), Value::Object(found.master_keys));
         response.insert(
             "self_signing_keys".to_owned(),
-            Value::Object(self_signing_keys),
+            Value::Object(found.self_signing_keys),
         );
         if requester.is_some() {
             response.insert(
                 "user_signing_keys".to_owned(),
-                Value::Object(user_signing_keys),
+                Value::Object(found.user_signing_keys),
             );
         }
         Ok(response)
+    }
+
+    /// Adds `user_id`'s `devices` (all when `device_ids` is empty) and stored cross-signing keys to `found`, with
+    /// the stored signatures `requester` may see. Local users' devices come from their uploads, remote users'
+    /// from the device-list cache.
+    pub(super) async fn add_user_keys(
+        &self,
+        requester: Option<&str>,
+        user_id: &str,
+        device_ids: &[String],
+        devices: Vec<DeviceWithKeys>,
+        found: &mut KeyMaps,
+    ) -> Result<()> {
+        let signatures = self.storage.key_signatures_of(user_id).await?;
+        // Signatures over a user's keys are public when the user made them (device ↔ master,
+        // self-signing → devices); a signature by someone else's user-signing key only to that someone.
+        let visible = |signature: &&KeySignature| {
+            signature.signer_user_id == user_id
+                || requester == Some(signature.signer_user_id.as_str())
+        };
+        let mut by_device = Map::new();
+        for device in devices {
+            let Some(key_json) = device.key_json else {
+                continue;
+            };
+            if !device_ids.is_empty() && !device_ids.contains(&device.device_id) {
+                continue;
+            }
+            let mut keys: Value = parse_stored(&key_json)?;
+            merge_signatures(
+                &mut keys,
+                signatures
+                    .iter()
+                    .filter(|s| s.target_key_id == device.device_id)
+                    .filter(visible),
+            );
+            if let Some(object) = keys.as_object_mut() {
+                let unsigned = object.entry("unsigned").or_insert_with(|| json!({}));
+                if let (Some(unsigned), Some(name)) =
+                    (unsigned.as_object_mut(), device.display_name)
+                {
+                    unsigned.insert("device_display_name".to_owned(), json!(name));
+                }
+            }
+            by_device.insert(device.device_id, keys);
+        }
+        found
+            .device_keys
+            .insert(user_id.to_owned(), Value::Object(by_device));
+        for key in self.storage.cross_signing_keys(user_id).await? {
+            let mut value: Value = parse_stored(&key.key_json)?;
+            merge_signatures(
+                &mut value,
+                signatures
+                    .iter()
+                    .filter(|s| s.target_key_id == key.public_key)
+                    .filter(visible),
+            );
+            let map = match key.key_type.as_str() {
+                "master" => &mut found.master_keys,
+                "self_signing" => &mut found.self_signing_keys,
+                "user_signing" if requester == Some(user_id) => &mut found.user_signing_keys,
+                _ => continue,
+            };
+            map.insert(user_id.to_owned(), value);
+        }
+        Ok(())
     }
 
     /// Claims one key per requested device of local users: a one-time key, else the fallback key. Devices
@@ -321,6 +333,15 @@ impl E2eeService {
         }
         Ok(claimed)
     }
+}
+
+/// The key members of a `/keys/query` answer, per user.
+#[derive(Debug, Default)]
+pub(super) struct KeyMaps {
+    pub device_keys: Map<String, Value>,
+    pub master_keys: Map<String, Value>,
+    pub self_signing_keys: Map<String, Value>,
+    pub user_signing_keys: Map<String, Value>,
 }
 
 /// Adds stored signatures to a key object's `signatures`, keeping the ones it already carries.

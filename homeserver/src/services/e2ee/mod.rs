@@ -14,7 +14,27 @@ mod device_lists;
 mod error;
 mod federation;
 mod keys;
+mod remote_devices;
 mod to_device;
+
+/// Keys the unit tests of this service sign like a client would.
+#[cfg(test)]
+mod test_keys {
+    use hearth_crypto::keys::SigningKey;
+    use hearth_crypto::signing::sign_json;
+    use serde_json::{Value, json};
+
+    /// Device keys of `user`'s `device`, self-signed with an ed25519 key made from `seed`.
+    pub fn signed_device(user: &str, device: &str, seed: u8) -> Value {
+        let key = SigningKey::from_seed(device, &[seed; 32]).unwrap();
+        let mut keys = json!({
+            "user_id": user, "device_id": device, "algorithms": [],
+            "keys": { format!("ed25519:{device}"): key.public_key_base64() },
+        });
+        sign_json(&mut keys, user, &key).unwrap();
+        keys
+    }
+}
 
 use std::sync::OnceLock;
 
@@ -74,6 +94,9 @@ impl E2eeService {
     /// Devices of a local user were deleted (their keys and inbox went with them in storage): wakes the syncs
     /// that must see the change and tells the other servers sharing a room with the user.
     pub async fn devices_deleted(&self, user: &UserId, device_ids: &[String]) -> Result<()> {
+        if device_ids.is_empty() {
+            return Ok(());
+        }
         self.notify_device_list_change(user.as_str()).await?;
         for device_id in device_ids {
             self.publish_device_change(user, device_id).await?;

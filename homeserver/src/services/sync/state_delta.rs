@@ -93,9 +93,9 @@ impl SyncService {
         let start = timeline
             .first()
             .map_or(context.upto.events, |first| first.stream_ordering - 1);
-        let at_start = self.state_ids_at(room_id, start).await?;
+        let at_start = self.state_ids_at(room_id, start, timeline.first()).await?;
         let at_since = match since.filter(|_| incremental) {
-            Some(since) => Some(self.state_ids_at(room_id, since.events).await?),
+            Some(since) => Some(self.state_ids_at(room_id, since.events, None).await?),
             None => None,
         };
         let in_timeline: HashSet<&str> = timeline.iter().map(|e| e.event_id.as_str()).collect();
@@ -148,18 +148,22 @@ impl SyncService {
         Ok(state)
     }
 
-    /// The state (as event IDs) after the room's last event at or before stream position `position`; empty
-    /// before the room's first event.
+    /// The state (as event IDs) after the room's last event at or before stream position `position`. When no
+    /// event of the room is on the stream that early, the state at `first_in_timeline` stands in: a room joined
+    /// over federation starts on the stream with the join, its earlier state came with the join (never on the
+    /// stream), and the timeline's own events are left out of the section anyway. Empty before a local room's
+    /// first event.
     async fn state_ids_at(
         &self,
         room_id: &str,
         position: i64,
+        first_in_timeline: Option<&StoredEvent>,
     ) -> Result<StateMapIds, UserDataError> {
         let latest = self
             .storage
             .room_events(room_id, position, None, Direction::Backward, 1)
             .await?;
-        let Some(event) = latest.first() else {
+        let Some(event) = latest.first().or(first_in_timeline) else {
             return Ok(StateMapIds::new());
         };
         Ok(match event.state_group {
