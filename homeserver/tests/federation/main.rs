@@ -16,6 +16,7 @@ mod device_cache;
 mod e2ee;
 mod fork;
 mod join;
+mod openid;
 #[path = "../user_data/seed.rs"]
 mod seed;
 mod send;

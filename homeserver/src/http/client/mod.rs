@@ -12,6 +12,7 @@ mod filters;
 mod keys;
 mod legacy;
 mod login;
+mod openid;
 mod presence;
 mod profile;
 mod pushrules;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .merge(keys::routes())
         .merge(to_device::routes())
         .merge(room_keys::routes())
+        .merge(openid::routes())
 }
 
 /// Registers `handler` at `{V3}{path}` and `{R0}{path}` (`path` starts with `/`).

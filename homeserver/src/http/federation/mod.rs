@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod keys;
 mod membership;
+mod openid;
 mod query;
 mod user_keys;
 
@@ -31,4 +32,5 @@ pub fn routes() -> Router<AppState> {
         .merge(membership::routes())
         .merge(query::routes())
         .merge(user_keys::routes())
+        .merge(openid::routes())
 }

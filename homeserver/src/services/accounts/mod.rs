@@ -4,12 +4,13 @@
 //!
 //! Depends on storage only (no other service). Access tokens are 32 random bytes handed to the client once and
 //! stored as SHA-256 hashes; passwords are argon2id PHC strings, hashed and verified on the blocking pool so a
-//! slow hash never stalls the async workers.
+//! slow hash never stalls the async workers. OpenID tokens for third parties live in memory (`openid`).
 
 mod devices;
 mod error;
 mod jwt;
 mod login;
+mod openid;
 mod profile;
 mod register;
 pub mod shared_secret;
@@ -27,6 +28,7 @@ pub use error::{AccountsError, Result, internal};
 pub use hearth_client_api::account::uia::{AuthData, UserIdentifier};
 pub use jwt::JwtVerifier;
 pub use login::LoginResult;
+pub use openid::{OPENID_TOKEN_LIFETIME, OpenIdToken};
 pub use profile::Profile;
 pub use register::{NewAccount, RegisterRequest};
 pub use shared_secret::SharedSecretRequest;
@@ -62,6 +64,8 @@ pub struct AccountsService {
     nonces: Mutex<HashMap<String, Instant>>,
     /// When each device's `last_seen_*` was last written (see [`AccountsService::device_seen`]).
     seen: Mutex<HashMap<(String, String), Instant>>,
+    /// OpenID tokens handed out for third parties (in memory).
+    openid: openid::OpenIdTokens,
 }
 
 impl AccountsService {
@@ -80,7 +84,18 @@ impl AccountsService {
             uia: uia::UiaSessions::default(),
             nonces: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
+            openid: openid::OpenIdTokens::default(),
         }
+    }
+
+    /// A fresh OpenID token for `user` (`POST /user/{userId}/openid/request_token`).
+    pub fn request_openid_token(&self, user: &UserId) -> OpenIdToken {
+        self.openid.issue(user)
+    }
+
+    /// Who requested the OpenID token `token`, while it is valid (`GET /openid/userinfo`).
+    pub fn openid_token_owner(&self, token: &str) -> Option<UserId> {
+        self.openid.owner(token)
     }
 
     /// The server users belong to.
