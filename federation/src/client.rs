@@ -270,6 +270,57 @@ impl FederationClient {
         path_and_query: &str,
         body: Option<&Value>,
     ) -> Result<T, Error> {
+        let response = self
+            .send_signed(method, destination, path_and_query, body, None)
+            .await?;
+        let status = response.status();
+        let bytes = read_bounded(response, self.limits.max_response_bytes)
+            .await
+            .map_err(|reason| Error::Request {
+                destination: destination.to_string(),
+                reason,
+            })?;
+        if !status.is_success() {
+            let shown = &bytes[..bytes.len().min(1024)];
+            return Err(Error::PeerStatus {
+                destination: destination.to_string(),
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(shown).into_owned(),
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Error::PeerJson {
+            destination: destination.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// A signed `GET` whose answer the caller reads itself (media, streamed to disk): any status, the body
+    /// unread. `timeout` replaces the client's request timeout and covers reading the body too.
+    pub async fn get_response(
+        &self,
+        destination: &ServerName,
+        path_and_query: &str,
+        timeout: Duration,
+    ) -> Result<Response, Error> {
+        self.send_signed(
+            Method::GET,
+            destination,
+            path_and_query,
+            None,
+            Some(timeout),
+        )
+        .await
+    }
+
+    /// Resolves `destination`, signs the request and sends it; the answer's status is not checked.
+    async fn send_signed(
+        &self,
+        method: Method,
+        destination: &ServerName,
+        path_and_query: &str,
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Response, Error> {
         let failed = |reason: String| Error::Request {
             destination: destination.to_string(),
             reason,
@@ -322,29 +373,16 @@ impl FederationClient {
             .request(method, url)
             .header(AUTHORIZATION, authorization)
             .header(HOST, host);
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
         if let Some(body) = body {
             let bytes = serde_json::to_vec(body).map_err(|e| failed(e.to_string()))?;
             request = request
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(bytes);
         }
-        let response = request.send().await.map_err(|e| failed(describe(&e)))?;
-        let status = response.status();
-        let bytes = read_bounded(response, self.limits.max_response_bytes)
-            .await
-            .map_err(failed)?;
-        if !status.is_success() {
-            let shown = &bytes[..bytes.len().min(1024)];
-            return Err(Error::PeerStatus {
-                destination: destination.to_string(),
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(shown).into_owned(),
-            });
-        }
-        serde_json::from_slice(&bytes).map_err(|e| Error::PeerJson {
-            destination: destination.to_string(),
-            reason: e.to_string(),
-        })
+        request.send().await.map_err(|e| failed(describe(&e)))
     }
 }
 
@@ -356,7 +394,7 @@ fn to_value<B: Serialize + ?Sized>(destination: &ServerName, body: &B) -> Result
 }
 
 /// reqwest's error with its causes (the top level alone often says only "error sending request").
-fn describe(error: &reqwest::Error) -> String {
+pub fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

@@ -25,7 +25,7 @@ use crate::services::accounts::AccountsService;
 use crate::services::e2ee::E2eeService;
 use crate::services::federation::{FederationDeps, FederationService};
 use crate::services::keys::KeyService;
-use crate::services::media::{MediaService, UrlPreviewService};
+use crate::services::media::{FederationMediaSource, MediaService, UrlPreviewService};
 use crate::services::outbound::{FederationSender, SenderSettings, TransactionTransport};
 use crate::services::remote::RemoteRooms;
 use crate::services::rooms::RoomService;
@@ -218,13 +218,26 @@ async fn bind_and_serve(
         }
         _ => None,
     };
-    let media = MediaService::new(
+    let mut media = MediaService::new(
         storage.clone(),
         server_name.clone(),
         &config.media_dir(),
         config.media.clone(),
     )
     .map_err(|error| Error::Media(error.to_string()))?;
+    if let Some(client) = &federation_client {
+        let source = FederationMediaSource::new(
+            client.clone(),
+            IpPolicy::new(
+                config.federation.allowed_ip_ranges.clone(),
+                config.federation.denied_ip_ranges.clone(),
+            ),
+            config.federation.verify_peer_certificates,
+            config.media.remote_fetch_timeout.as_duration(),
+        )
+        .map_err(|error| Error::Media(error.to_string()))?;
+        media = media.with_remote(Arc::new(source));
+    }
     let url_previews = UrlPreviewService::new(&config.media.url_preview)
         .map_err(|error| Error::Media(error.to_string()))?;
     let state = AppState {

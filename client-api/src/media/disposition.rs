@@ -124,6 +124,86 @@ pub fn content_disposition(content_type: &str, file_name: Option<&str>) -> Strin
     }
 }
 
+/// The file name another server's `Content-Disposition` names (remote media): `filename*=utf-8''…` (RFC 8187)
+/// preferred over `filename="…"` or a bare token. Not sanitised here; callers pass it through
+/// [`sanitize_file_name`] before storing it.
+pub fn file_name_from_disposition(value: &str) -> Option<String> {
+    let mut plain = None;
+    let mut extended = None;
+    for parameter in split_parameters(value).into_iter().skip(1) {
+        let Some((name, raw)) = parameter.split_once('=') else {
+            continue;
+        };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "filename" => plain = Some(unquote(raw.trim())),
+            "filename*" => extended = decode_extended(raw.trim()),
+            _ => {}
+        }
+    }
+    extended.or(plain).filter(|name| !name.is_empty())
+}
+
+/// Splits a header value at `;` outside quoted strings.
+fn split_parameters(value: &str) -> Vec<&str> {
+    let (mut parts, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                parts.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&value[start..]);
+    parts
+}
+
+/// A `quoted-string`'s content (backslash escapes removed), or a token as it is.
+fn unquote(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return value.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.extend(chars.next());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// RFC 8187 `ext-value` in UTF-8 (`utf-8'lang'percent-encoded`); other charsets are not understood.
+fn decode_extended(value: &str) -> Option<String> {
+    let mut pieces = value.splitn(3, '\'');
+    let charset = pieces.next()?;
+    let _language = pieces.next()?;
+    let encoded = pieces.next()?;
+    if !charset.eq_ignore_ascii_case("utf-8") {
+        return None;
+    }
+    let bytes = encoded.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            decoded.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(decoded).ok()
+}
+
 /// RFC 8187 `value-chars`: `attr-char`s as they are, every other byte of the UTF-8 encoding as `%XX`.
 fn percent_encode_attr(value: &str) -> String {
     let mut out = String::with_capacity(value.len() * 3);
@@ -186,6 +266,36 @@ mod tests {
         assert_eq!(
             content_disposition("image/png", Some("cat.png")),
             "inline; filename=\"cat.png\""
+        );
+    }
+
+    #[test]
+    fn file_names_are_read_back_from_dispositions() {
+        for name in ["cat.png", "Grüße.png", "a;b \"c\".txt"] {
+            let header = content_disposition("image/png", Some(name));
+            assert_eq!(
+                file_name_from_disposition(&header).as_deref(),
+                Some(name),
+                "{header}"
+            );
+        }
+        assert_eq!(
+            file_name_from_disposition("attachment; filename=plain.txt").as_deref(),
+            Some("plain.txt")
+        );
+        assert_eq!(
+            file_name_from_disposition("inline; filename=\"a;b.txt\"; size=3").as_deref(),
+            Some("a;b.txt")
+        );
+        assert_eq!(file_name_from_disposition("inline"), None);
+        assert_eq!(
+            file_name_from_disposition("inline; filename*=iso-8859-1''x%E4"),
+            None
+        );
+        assert_eq!(
+            file_name_from_disposition("inline; filename*=utf-8''bad%ZZ; filename=\"ok\"")
+                .as_deref(),
+            Some("ok")
         );
     }
 

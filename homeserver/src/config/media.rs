@@ -25,6 +25,9 @@ pub struct MediaConfig {
     pub unused_expires_after: ConfigDuration,
     /// Longest a download of not-yet-uploaded media waits, whatever `timeout_ms` the client asks for.
     pub max_wait: ConfigDuration,
+    /// Time for fetching another server's media (connect, answer, every byte, redirects), on top of the wait
+    /// for content the origin has not received yet; past it the client gets 502.
+    pub remote_fetch_timeout: ConfigDuration,
     /// `GET /_matrix/client/v1/media/preview_url`.
     pub url_preview: UrlPreviewConfig,
 }
@@ -55,6 +58,7 @@ impl Default for MediaConfig {
             max_pending_uploads: 10,
             unused_expires_after: ConfigDuration::from_secs(24 * 60 * 60),
             max_wait: ConfigDuration::from_secs(60),
+            remote_fetch_timeout: ConfigDuration::from_secs(60),
             url_preview: UrlPreviewConfig::default(),
         }
     }
@@ -94,6 +98,9 @@ impl Config {
         }
         if media.unused_expires_after.as_duration().is_zero() {
             problems.push("media.unused_expires_after must be longer than 0s".to_owned());
+        }
+        if media.remote_fetch_timeout.as_duration().is_zero() {
+            problems.push("media.remote_fetch_timeout must be longer than 0s".to_owned());
         }
         if media.url_preview.max_bytes == 0 {
             problems.push("media.url_preview.max_bytes must be greater than 0".to_owned());

@@ -114,6 +114,20 @@ const MEDIA_COLUMNS: &str = "origin, media_id, is_remote, uploader, content_type
 const UPSERT_BLOB: &str = "INSERT INTO media_blobs (sha256, size, created_ts) VALUES ($1, $2, $3) \
      ON CONFLICT (sha256) DO UPDATE SET size = excluded.size";
 
+const INSERT_CONTENT: &str = "INSERT INTO media (origin, media_id, is_remote, uploader, content_type, \
+     upload_name, size, sha256, created_ts, uploaded_ts, authenticated, last_access_ts) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $9)";
+
+/// [`INSERT_CONTENT`] for remote media: also fills in a stub row (thumbnails only, no content yet). Affects no
+/// row when the content is cached already.
+const INSERT_REMOTE_CONTENT: &str = "INSERT INTO media (origin, media_id, is_remote, uploader, \
+     content_type, upload_name, size, sha256, created_ts, uploaded_ts, authenticated, last_access_ts) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $9) \
+     ON CONFLICT (origin, media_id) DO UPDATE SET content_type = excluded.content_type, \
+     upload_name = excluded.upload_name, size = excluded.size, sha256 = excluded.sha256, \
+     uploaded_ts = excluded.uploaded_ts, last_access_ts = excluded.last_access_ts \
+     WHERE media.sha256 IS NULL AND media.is_remote = TRUE";
+
 /// Bytes of media the user created (pending uploads count as 0).
 /// (PostgreSQL sums BIGINTs as NUMERIC, hence the cast.)
 const USER_BYTES: &str =
@@ -167,7 +181,8 @@ impl Storage {
 
     /// Records new content under a new media ID (a direct upload or a remote media fetch) and runs `place`
     /// (which moves the file into the blob store) inside the same transaction. `Conflict("media ID")` if the
-    /// ID exists.
+    /// ID exists — except that remote content fills in a row [`Storage::insert_remote_media_stub`] created
+    /// (a remote item of which only thumbnails were cached).
     pub async fn insert_media_content(
         &self,
         new: &NewMediaContent<'_>,
@@ -189,11 +204,11 @@ impl Storage {
                 .bind(new.now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO media (origin, media_id, is_remote, uploader, content_type, upload_name, \
-                 size, sha256, created_ts, uploaded_ts, authenticated, last_access_ts) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $9)",
-            )
+            let inserted = sqlx::query(if new.is_remote {
+                INSERT_REMOTE_CONTENT
+            } else {
+                INSERT_CONTENT
+            })
             .bind(new.origin)
             .bind(new.media_id)
             .bind(new.is_remote)
@@ -207,9 +222,38 @@ impl Storage {
             .execute(&mut *tx)
             .await
             .map_err(|e| StorageError::from_write(e, "media ID", "media blob"))?;
+            if inserted.rows_affected() == 0 {
+                // Remote content cached meanwhile by another request; the transaction rolls back.
+                return Err(StorageError::Conflict("media ID"));
+            }
             place().await.map_err(media_file_error)?;
         });
         Ok(ContentOutcome::Stored)
+    }
+
+    /// Records remote media `origin/media_id` without its content (yet), so thumbnails fetched from its origin
+    /// can be cached under it; nothing happens if the item is known. `purge-remote` deletes such rows too.
+    pub async fn insert_remote_media_stub(
+        &self,
+        origin: &str,
+        media_id: &str,
+        now: i64,
+        authenticated: bool,
+    ) -> Result<()> {
+        on_writer!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO media (origin, media_id, is_remote, content_type, created_ts, authenticated, \
+                 last_access_ts) VALUES ($1, $2, TRUE, 'application/octet-stream', $3, $4, $3) \
+                 ON CONFLICT (origin, media_id) DO NOTHING",
+            )
+            .bind(origin)
+            .bind(media_id)
+            .bind(now)
+            .bind(authenticated)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// Completes a pending asynchronous upload created by `new.uploader`, running `place` inside the

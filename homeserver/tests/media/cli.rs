@@ -10,7 +10,7 @@ use crate::common::{TestServer, start};
 use crate::{assert_error, both_backends, download, seed_users, stored_blob_count, upload};
 
 /// Runs `hearth --config <file> admin --json media <args>`; returns (success, stdout, stderr).
-fn admin(config: &Path, args: &[&str]) -> (bool, String, String) {
+pub fn admin(config: &Path, args: &[&str]) -> (bool, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
     for (name, _) in std::env::vars() {
         if name.starts_with("HEARTH_") || name == "RUST_LOG" {
@@ -32,7 +32,7 @@ fn admin(config: &Path, args: &[&str]) -> (bool, String, String) {
 }
 
 /// A config file naming the server's database and data directory.
-fn config_file(server: &TestServer) -> PathBuf {
+pub fn config_file(server: &TestServer) -> PathBuf {
     let dir = server._data_dir.path();
     let path = dir.join("admin.toml");
     std::fs::write(

@@ -1,6 +1,7 @@
 //! The media repository over real HTTP on both backends: uploads (direct and asynchronous) and downloads with
 //! identical bytes, thumbnails of PNG/JPEG/WebP/GIF, limits and quotas, authentication, unknown IDs,
-//! quarantine, decompression bombs, crafted file names, safe headers, the legacy endpoints, and the admin CLI.
+//! quarantine, decompression bombs, crafted file names, safe headers, the legacy endpoints, the admin CLI, and
+//! media over federation (served to other servers, fetched from a fake origin and between two Hearths).
 
 #[allow(dead_code)]
 #[path = "../accounts/common.rs"]
@@ -10,6 +11,9 @@ mod common;
 mod seed;
 
 mod cli;
+mod federation;
+mod origin;
+mod remote;
 mod safety;
 mod thumbnails;
 mod transfer;

@@ -11,7 +11,7 @@ use crate::common::{TestServer, start};
 use crate::{Answer, assert_error, both_backends, mxc_path, seed_users, send, upload};
 
 /// An image of `width`×`height` with a gradient (so encoders do real work), encoded as `format`.
-fn image_bytes(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+pub fn image_bytes(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     let pixels = RgbImage::from_fn(width, height, |x, y| {
         Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
     });
@@ -39,7 +39,7 @@ async fn thumbnail(server: &TestServer, mxc: &str, query: &str) -> Answer {
 }
 
 /// The decoded dimensions of a thumbnail answer.
-fn dimensions(answer: &Answer) -> (u32, u32) {
+pub fn dimensions(answer: &Answer) -> (u32, u32) {
     assert_eq!(
         answer.status,
         200,

@@ -8,6 +8,7 @@ pub mod auth;
 mod error;
 mod events;
 mod keys;
+mod media;
 mod membership;
 mod openid;
 mod query;
@@ -33,4 +34,5 @@ pub fn routes() -> Router<AppState> {
         .merge(query::routes())
         .merge(user_keys::routes())
         .merge(openid::routes())
+        .merge(media::routes())
 }

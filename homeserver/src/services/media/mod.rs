@@ -1,14 +1,18 @@
 //! The media repository: uploads (direct and asynchronous), downloads, thumbnails, and the administrator's
 //! delete, quarantine and purge. Depends on storage (metadata) and the blob store on disk ([`store`]); remote
-//! media comes through a [`RemoteMediaSource`] when federation provides one.
+//! media comes through a [`RemoteMediaSource`] when federation provides one ([`fetch`]), and is cached like
+//! local media (same blobs, `is_remote` rows).
 //!
 //! Invariants:
 //! - Uploads are streamed to a temporary file and hashed on the way, never held whole in memory; the metadata
 //!   row is committed (and the file renamed into place and synced) before the client gets its `mxc://` URI.
 //! - The same bytes are stored once (files are named by SHA-256), however many media IDs point at them.
 //! - Thumbnails are generated off the async threads, a bounded number at a time, from bounded inputs.
+//! - Remote media is fetched once per item at a time ([`remote::SingleFlight`]); later requests are served
+//!   from the cache.
 
 mod error;
+pub mod fetch;
 pub mod preview;
 pub mod remote;
 mod store;
@@ -26,8 +30,9 @@ use hearth_types::{ServerName, UserId};
 use tokio::sync::{Semaphore, watch};
 
 pub use error::MediaError;
+pub use fetch::FederationMediaSource;
 pub use preview::UrlPreviewService;
-pub use remote::{RemoteContent, RemoteMediaSource};
+pub use remote::{RemoteContent, RemoteMediaSource, RemoteRequest};
 pub use store::{BlobStore, TempBlob};
 
 use crate::config::MediaConfig;
@@ -85,6 +90,7 @@ pub struct MediaService {
     /// Bumped after each asynchronous upload completes, to wake downloads waiting for it.
     uploads: Arc<watch::Sender<u64>>,
     remote: Option<Arc<dyn RemoteMediaSource>>,
+    fetches: remote::SingleFlight,
 }
 
 impl std::fmt::Debug for MediaService {
@@ -116,6 +122,7 @@ impl MediaService {
             thumbnail_slots: Arc::new(Semaphore::new(workers)),
             uploads: Arc::new(watch::channel(0).0),
             remote: None,
+            fetches: remote::SingleFlight::default(),
         })
     }
 
@@ -284,11 +291,25 @@ impl MediaService {
                 "width and height must be positive".to_owned(),
             ));
         }
+        let target = thumbnail::choose_target(width, height, method);
+        if let (Some(origin), Target::Thumbnail(size)) = (self.remote_origin(server_name), target) {
+            return self
+                .remote_thumbnail(&origin, media_id, size, wait, access)
+                .await;
+        }
         let record = self.available(server_name, media_id, wait, access).await?;
-        let size = match thumbnail::choose_target(width, height, method) {
-            Target::Thumbnail(size) => size,
-            Target::Original => return self.original_as_thumbnail(&record).await,
-        };
+        match target {
+            Target::Thumbnail(size) => self.generated_thumbnail(&record, size).await,
+            Target::Original => self.original_as_thumbnail(&record).await,
+        }
+    }
+
+    /// A thumbnail of `record`'s content (which is here) in the box `size`, generated or from the cache.
+    async fn generated_thumbnail(
+        &self,
+        record: &MediaRecord,
+        size: thumbnail::Size,
+    ) -> Result<Content, MediaError> {
         if let Some(stored) = self
             .storage
             .get_thumbnail(
@@ -318,7 +339,7 @@ impl MediaService {
         .await
         .map_err(|e| MediaError::Internal(format!("thumbnail worker: {e}")))??;
         let Some(generated) = generated else {
-            return self.serve_record(&record).await;
+            return self.serve_record(record).await;
         };
         let cached = self
             .storage
@@ -341,12 +362,24 @@ impl MediaService {
             size: size_i64(blob.size),
             sha256: blob.sha256.clone(),
         };
+        self.store_thumbnail(record, size, &stored, &blob).await?;
+        self.serve_thumbnail(&stored).await
+    }
+
+    /// Records a thumbnail of `record` in the box `size` and moves its file into the store.
+    async fn store_thumbnail(
+        &self,
+        record: &MediaRecord,
+        size: thumbnail::Size,
+        stored: &ThumbnailRecord,
+        blob: &TempBlob,
+    ) -> Result<(), MediaError> {
         self.storage
             .insert_thumbnail(
                 &record.origin,
                 &record.media_id,
                 (size.width, size.height, size.method.as_str()),
-                &stored,
+                stored,
                 now_ms(),
                 async || blob.place(&self.store).await,
             )
@@ -354,8 +387,7 @@ impl MediaService {
             .map_err(|error| match error {
                 StorageError::NotFound(_) => MediaError::NotFound("media was deleted".to_owned()),
                 other => other.into(),
-            })?;
-        self.serve_thumbnail(&stored).await
+            })
     }
 
     /// Deletes a media item, its thumbnails, and every file no longer referenced.
@@ -427,10 +459,20 @@ impl MediaService {
             self.wait_for_upload(media_id, wait).await?
         } else {
             match self.storage.get_media(origin.as_str(), media_id).await? {
-                Some(record) => record,
-                None => self.fetch_remote(&origin, media_id, wait).await?,
+                Some(record) if record.is_uploaded() => record,
+                cached => {
+                    self.may_fetch(cached.as_ref(), access)?;
+                    self.fetch_remote(&origin, media_id, wait).await?
+                }
             }
         };
+        self.servable(&record, access)?;
+        self.touch(&record).await;
+        Ok(record)
+    }
+
+    /// Refuses quarantined media, and media the legacy endpoints no longer serve.
+    fn servable(&self, record: &MediaRecord, access: Access) -> Result<(), MediaError> {
         if record.quarantined {
             return Err(MediaError::NotFound("this media is quarantined".to_owned()));
         }
@@ -443,6 +485,27 @@ impl MediaService {
                     .to_owned(),
             ));
         }
+        Ok(())
+    }
+
+    /// Whether remote media that is not cached (`cached`: a thumbnails-only row, or nothing) may be fetched for
+    /// this request: not when quarantined, and not for the unauthenticated legacy endpoints while authenticated
+    /// media is enforced (Synapse: they serve only what is cached).
+    fn may_fetch(&self, cached: Option<&MediaRecord>, access: Access) -> Result<(), MediaError> {
+        match cached {
+            Some(record) => self.servable(record, access),
+            None if access == Access::Legacy && self.config.enable_authenticated_media => {
+                Err(MediaError::NotFound(
+                    "remote media is only fetched for the authenticated /_matrix/client/v1/media endpoints"
+                        .to_owned(),
+                ))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Notes that `record` was served (for purging remote media nobody uses).
+    async fn touch(&self, record: &MediaRecord) {
         if let Err(error) = self
             .storage
             .touch_media(&record.origin, &record.media_id, now_ms())
@@ -450,7 +513,13 @@ impl MediaService {
         {
             tracing::warn!(%error, "could not record a media access time");
         }
-        Ok(record)
+    }
+
+    /// The origin of `server_name`'s media if it is another server (and a valid name).
+    fn remote_origin(&self, server_name: &str) -> Option<ServerName> {
+        ServerName::parse(server_name)
+            .ok()
+            .filter(|origin| *origin != self.server_name)
     }
 
     /// A local media record once its content is there, waiting up to `wait` for an asynchronous upload.
@@ -478,55 +547,6 @@ impl MediaService {
                 Ok(Err(_)) | Err(_) => return Err(MediaError::NotYetUploaded),
             }
         }
-    }
-
-    /// Fetches remote media into the cache and returns its new record.
-    async fn fetch_remote(
-        &self,
-        origin: &ServerName,
-        media_id: &str,
-        wait: Duration,
-    ) -> Result<MediaRecord, MediaError> {
-        let Some(remote) = &self.remote else {
-            return Err(MediaError::NotFound(
-                "remote media is not available (federation is disabled)".to_owned(),
-            ));
-        };
-        let limit = self.config.max_upload_bytes;
-        let fetched = remote
-            .fetch(origin, media_id, wait, limit, &self.store)
-            .await?;
-        let content_type = disposition::stored_content_type(fetched.content_type.as_deref());
-        let file_name = fetched
-            .file_name
-            .as_deref()
-            .and_then(disposition::sanitize_file_name);
-        let new = NewMediaContent {
-            origin: origin.as_str(),
-            media_id,
-            is_remote: true,
-            uploader: None,
-            content_type: &content_type,
-            upload_name: file_name.as_deref(),
-            size: size_i64(fetched.blob.size),
-            sha256: &fetched.blob.sha256,
-            now: now_ms(),
-            authenticated: self.config.enable_authenticated_media,
-            quota_bytes: None,
-        };
-        match self
-            .storage
-            .insert_media_content(&new, async || fetched.blob.place(&self.store).await)
-            .await
-        {
-            // A concurrent request cached it first: use theirs.
-            Ok(_) | Err(StorageError::Conflict(_)) => {}
-            Err(error) => return Err(error.into()),
-        }
-        self.storage
-            .get_media(origin.as_str(), media_id)
-            .await?
-            .ok_or_else(|| MediaError::NotFound("unknown media".to_owned()))
     }
 
     async fn serve_record(&self, record: &MediaRecord) -> Result<Content, MediaError> {

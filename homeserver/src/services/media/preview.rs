@@ -45,31 +45,13 @@ impl UrlPreviewService {
             config.allowed_ip_ranges.clone(),
             config.denied_ip_ranges.clone(),
         );
-        let redirect_policy = policy.clone();
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .no_proxy()
-            .timeout(config.timeout.as_duration())
-            .connect_timeout(config.timeout.as_duration())
-            .dns_resolver(Arc::new(PolicyResolver {
-                policy: policy.clone(),
-            }))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    attempt.error("too many redirects")
-                } else if url_permitted(attempt.url(), &redirect_policy).is_err() {
-                    attempt.error("redirect to a forbidden address")
-                } else {
-                    attempt.follow()
-                }
-            }))
-            .user_agent(concat!(
-                "Hearth/",
-                env!("CARGO_PKG_VERSION"),
-                " (URL preview)"
-            ))
-            .build()
-            .map_err(|e| MediaError::Internal(format!("URL preview client: {e}")))?;
+        let http = guarded_client(
+            &policy,
+            config.timeout.as_duration(),
+            true,
+            concat!("Hearth/", env!("CARGO_PKG_VERSION"), " (URL preview)"),
+        )
+        .map_err(|e| MediaError::Internal(format!("URL preview client: {e}")))?;
         Ok(UrlPreviewService {
             inner: Some(Arc::new(Previewer {
                 http,
@@ -134,8 +116,40 @@ impl UrlPreviewService {
     }
 }
 
+/// An HTTP(S) client that connects only where `policy` permits: policy-filtered DNS, IP-literal redirect targets
+/// checked, at most [`MAX_REDIRECTS`] redirects, `timeout` for connecting and for the whole request. Used for
+/// URL previews and for remote media's `Location` URLs.
+pub(super) fn guarded_client(
+    policy: &IpPolicy,
+    timeout: std::time::Duration,
+    verify_certificates: bool,
+    user_agent: &'static str,
+) -> reqwest::Result<reqwest::Client> {
+    let redirect_policy = policy.clone();
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .no_proxy()
+        .danger_accept_invalid_certs(!verify_certificates)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .dns_resolver(Arc::new(PolicyResolver {
+            policy: policy.clone(),
+        }))
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if url_permitted(attempt.url(), &redirect_policy).is_err() {
+                attempt.error("redirect to a forbidden address")
+            } else {
+                attempt.follow()
+            }
+        }))
+        .user_agent(user_agent)
+        .build()
+}
+
 /// Refuses non-HTTP schemes and IP-literal hosts the policy denies (named hosts are checked on resolution).
-fn url_permitted(url: &reqwest::Url, policy: &IpPolicy) -> Result<(), MediaError> {
+pub(super) fn url_permitted(url: &reqwest::Url, policy: &IpPolicy) -> Result<(), MediaError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(MediaError::InvalidParam(
             "only http and https URLs can be previewed".to_owned(),

@@ -152,6 +152,16 @@ impl TempBlob {
     }
 }
 
+impl TempBlob {
+    /// Opens the temporary file for reading (content served without being stored; the open file stays
+    /// readable after the blob is dropped and the name removed).
+    pub async fn open(&self) -> Result<tokio::fs::File, MediaError> {
+        tokio::fs::File::open(&self.path)
+            .await
+            .map_err(|error| MediaError::io("opening a temporary media file", error))
+    }
+}
+
 impl Drop for TempBlob {
     fn drop(&mut self) {
         // After `place` the file is gone (renamed) and this fails harmlessly.
