@@ -93,6 +93,18 @@ async fn remote_media_is_fetched_once_for_concurrent_requests_and_then_served_fr
     )
     .await;
     assert_error(&legacy, 404, "M_NOT_FOUND");
+    // ... and they never make the server fetch anything.
+    let uncached = send(
+        &server,
+        Method::GET,
+        &format!("/_matrix/media/v3/download/{}/neverFetched", origin.name),
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_error(&uncached, 404, "M_NOT_FOUND");
+    assert_eq!(origin.targets().len(), 1);
     server.stop().await;
 }
 both_backends!(remote_media_is_fetched_once_for_concurrent_requests_and_then_served_from_the_cache);
