@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::peer::fake_peer;
-use crate::{Federation, both_backends, now_ms};
+use crate::{Federation, alice_sync as sync, both_backends, now_ms};
 
 fn signed_device(user: &str, device: &str, seed: u8) -> Value {
     let key = SigningKey::from_seed(device, &[seed; 32]).unwrap();
@@ -55,19 +55,6 @@ async fn send_edu(fed: &Federation, txn: &str, edu: Value) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-}
-
-async fn sync(fed: &Federation, since: Option<&str>) -> Value {
-    let path = match since {
-        Some(since) => format!("/_matrix/client/v3/sync?timeout=0&since={since}"),
-        None => "/_matrix/client/v3/sync?timeout=0".to_owned(),
-    };
-    let (status, body) = fed
-        .server
-        .call(Method::GET, &path, Some("alice-token"), None)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
 }
 
 async fn remote_device_lists_are_cached_and_kept_fresh_by_updates(backend: Backend) {

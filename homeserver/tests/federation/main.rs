@@ -17,6 +17,7 @@ mod e2ee;
 mod fork;
 mod join;
 mod openid;
+mod remote_join_sync;
 #[path = "../user_data/seed.rs"]
 mod seed;
 mod send;
@@ -361,6 +362,20 @@ pub fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
+}
+
+/// Alice's `/sync` (no wait), from `since` when given; asserts 200.
+pub async fn alice_sync(fed: &Federation, since: Option<&str>) -> Value {
+    let path = match since {
+        Some(since) => format!("/_matrix/client/v3/sync?timeout=0&since={since}"),
+        None => "/_matrix/client/v3/sync?timeout=0".to_owned(),
+    };
+    let (status, body) = fed
+        .server
+        .call(Method::GET, &path, Some("alice-token"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 pub fn now_ms() -> i64 {
