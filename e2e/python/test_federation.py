@@ -5,8 +5,10 @@ Hearth runs with `HearthOptions(federation=True)` (server_name 127.0.0.1:<federa
 loopback allowed); Synapse is the `synapse_peer` fixture (e2e/python/synapse_peer.py).
 """
 
+import asyncio
+
 import pytest
-from nio import AsyncClient, JoinResponse, LoginResponse, RoomCreateResponse, RoomPreset
+from nio import AsyncClient, JoinResponse, LoginResponse, RoomCreateResponse, RoomGetStateResponse, RoomPreset
 
 from hearth_harness import HearthOptions
 from nio_session import client_config, expect, first, password, register, send_text, sync_until, timeline
@@ -55,6 +57,28 @@ async def test_synapse_user_joins_a_hearth_room_by_alias_and_both_exchange_messa
                                 "alice's reply", timeout=FEDERATION_WAIT_SECONDS)
         assert seen["sender"] == alice.user_id
         assert seen["content"]["body"] == "hello from hearth"
+
+        # Synapse's view of the room state equals Hearth's.
+        await assert_same_state(alice, bob, room_id)
     finally:
         await bob.close()
         await alice.close()
+
+
+async def state_entries(client: AsyncClient, room_id: str) -> set[tuple[str, str, str]]:
+    """The room's current state through `client`'s server: (type, state_key, event_id) of every entry."""
+    response = expect(await client.room_get_state(room_id), RoomGetStateResponse, f"GET /state as {client.user_id}")
+    return {(e["type"], e["state_key"], e["event_id"]) for e in response.events}
+
+
+async def assert_same_state(first_client: AsyncClient, second_client: AsyncClient, room_id: str) -> None:
+    """Both clients' servers report the same current state (allowing the servers a moment to settle)."""
+    deadline = asyncio.get_running_loop().time() + FEDERATION_WAIT_SECONDS
+    while True:
+        first_state = await state_entries(first_client, room_id)
+        second_state = await state_entries(second_client, room_id)
+        if first_state == second_state or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(1)
+    assert first_state == second_state, (f"only on {first_client.user_id}'s server: {first_state - second_state}; "
+                                         f"only on {second_client.user_id}'s: {second_state - first_state}")

@@ -202,6 +202,9 @@ async fn bind_and_serve(
         presence: presence.clone(),
         e2ee: e2ee.clone(),
     }));
+    if federation_client.is_some() {
+        rooms.set_history_backfill(federation_service.clone());
+    }
     let remote_rooms = match (&federation_client, &federation_sender) {
         (Some(client), Some(sender)) => {
             let remote = Arc::new(RemoteRooms::new(

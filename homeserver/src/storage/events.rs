@@ -406,6 +406,7 @@ impl Storage {
     /// Timeline events of a room from position `from`: backward = stream ordering `<= from`,
     /// newest first; forward = `> from`, oldest first. `to` bounds the walk the same way
     /// (exclusive of events beyond it). Outliers, rejected and soft-failed events are skipped.
+    /// Positions may be negative (backfilled history, see `storage/backfill.rs`).
     pub async fn room_events(
         &self,
         room_id: &str,
@@ -427,7 +428,8 @@ impl Storage {
             ),
         };
         let bound = match direction {
-            Direction::Backward => to.unwrap_or(0),
+            // Backfilled history sits at zero and negative positions.
+            Direction::Backward => to.unwrap_or(i64::MIN),
             Direction::Forward => to.unwrap_or(i64::MAX),
         };
         on_reader!(self, |pool| {

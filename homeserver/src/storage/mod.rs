@@ -29,6 +29,7 @@
 //! - Every multi-row change that must be all-or-nothing runs in one transaction.
 
 mod account_data;
+mod backfill;
 mod cross_signing;
 mod device_lists;
 mod devices;

@@ -92,6 +92,10 @@ pub struct RemoteEventWrite<'a> {
     pub state_before: Option<StateBefore<'a>>,
     /// The new current state, when the event changes it.
     pub new_current: Option<NewCurrentState<'a>>,
+    /// Backfilled history: the event's stream ordering, below every other event's (reserved by the caller,
+    /// see [`Storage::lowest_stream_ordering`]). Such an event is in the DAG and the timeline (reached by
+    /// backward pagination only, never by `/sync`), but never a forward extremity and never current state.
+    pub backfill_position: Option<i64>,
 }
 
 impl Storage {
@@ -103,7 +107,8 @@ impl Storage {
         let is_postgres = self.backend() == Backend::Postgres;
         let in_dag = !write.outlier;
         let is_state = event.state_key.is_some() && !write.rejected && in_dag;
-        let adds_extremity = in_dag && !write.rejected && !write.soft_failed;
+        let shown = in_dag && !write.rejected && !write.soft_failed;
+        let adds_extremity = shown && write.backfill_position.is_none();
         let stream = in_write_tx!(self, |tx| {
             if is_postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -199,26 +204,36 @@ impl Storage {
                 }
             }
 
-            let stream: i64 = sqlx::query_scalar(
+            // A backfilled event takes its reserved position; any other the next one.
+            let insert = if write.backfill_position.is_some() {
+                "INSERT INTO events (event_id, room_id, type, state_key, sender, depth, \
+                 origin_server_ts, json, state_group, outlier, rejected, soft_failed, stream_ordering) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING stream_ordering"
+            } else {
                 "INSERT INTO events (event_id, room_id, type, state_key, sender, depth, \
                  origin_server_ts, json, state_group, outlier, rejected, soft_failed) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING stream_ordering",
-            )
-            .bind(event.event_id)
-            .bind(event.room_id)
-            .bind(event.event_type)
-            .bind(event.state_key)
-            .bind(event.sender)
-            .bind(event.depth)
-            .bind(event.origin_server_ts)
-            .bind(event.json)
-            .bind(state_group)
-            .bind(write.outlier)
-            .bind(write.rejected)
-            .bind(write.soft_failed)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| StorageError::from_write(e, "event", "room"))?;
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING stream_ordering"
+            };
+            let mut query = sqlx::query_scalar(insert)
+                .bind(event.event_id)
+                .bind(event.room_id)
+                .bind(event.event_type)
+                .bind(event.state_key)
+                .bind(event.sender)
+                .bind(event.depth)
+                .bind(event.origin_server_ts)
+                .bind(event.json)
+                .bind(state_group)
+                .bind(write.outlier)
+                .bind(write.rejected)
+                .bind(write.soft_failed);
+            if let Some(position) = write.backfill_position {
+                query = query.bind(position);
+            }
+            let stream: i64 = query
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| StorageError::from_write(e, "event", "room"))?;
 
             if in_dag {
                 for prev in event.prev_events {
@@ -251,7 +266,7 @@ impl Storage {
                 .execute(&mut *tx)
                 .await?;
             }
-            if adds_extremity {
+            if shown {
                 if let Some(relation) = event.relation {
                     sqlx::query(
                         "INSERT INTO event_relations (event_id, room_id, relates_to, rel_type, \

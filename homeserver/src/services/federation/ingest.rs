@@ -170,24 +170,39 @@ impl FederationService {
                 .await;
             missing = self.missing_prevs(&pdu).await?;
         }
-        let mut prev_states = HashMap::new();
-        if missing.len() > MAX_STATE_FETCHES {
-            return Err(format!("{} prev events are unknown", missing.len()));
-        }
-        for prev in missing {
-            let state = self
-                .fetch_state_after(origin, room_id, &prev, rules)
-                .await?;
-            prev_states.insert(prev, state);
-        }
+        let prev_states = self
+            .fetch_prev_states(origin, room_id, missing, rules)
+            .await?;
         self.rooms
             .accept_remote_event(&pdu, rules, &prev_states)
             .await
             .map_err(|e| e.to_string())
     }
 
+    /// Step 5b for each of `missing` (at most [`MAX_STATE_FETCHES`], else the event is refused): the state
+    /// after it, fetched from `origin`.
+    pub(super) async fn fetch_prev_states(
+        &self,
+        origin: &ServerName,
+        room_id: &str,
+        missing: Vec<String>,
+        rules: &'static RoomVersionRules,
+    ) -> Result<HashMap<String, StateMapIds>, String> {
+        if missing.len() > MAX_STATE_FETCHES {
+            return Err(format!("{} prev events are unknown", missing.len()));
+        }
+        let mut prev_states = HashMap::new();
+        for prev in missing {
+            let state = self
+                .fetch_state_after(origin, room_id, &prev, rules)
+                .await?;
+            prev_states.insert(prev, state);
+        }
+        Ok(prev_states)
+    }
+
     /// The prev events of `pdu` not stored in the DAG (outliers count as missing: their state is unknown).
-    async fn missing_prevs(&self, pdu: &Pdu) -> Result<Vec<String>, String> {
+    pub(super) async fn missing_prevs(&self, pdu: &Pdu) -> Result<Vec<String>, String> {
         let ids: Vec<String> = pdu
             .prev_events()
             .iter()
@@ -205,7 +220,7 @@ impl FederationService {
     }
 
     /// Step 4: fetches the auth chain of `pdu` from `origin` when some of its auth events are unknown.
-    async fn ensure_auth_events(
+    pub(super) async fn ensure_auth_events(
         &self,
         origin: &ServerName,
         room_id: &str,

@@ -9,10 +9,13 @@
 //!   `/backfill`, `/get_missing_events`), each allowed only to servers with a user in the room.
 //! * [`membership`] — `make_join`/`send_join`, `make_leave`/`send_leave`, `make_knock`/`send_knock`,
 //!   `invite`.
+//! * [`backfill`] — history older than what this server has, pulled with `/backfill` from the servers in
+//!   the room when a local client pages back past it (the rooms service's `HistoryBackfill`).
 //!
 //! Dependencies: storage, the rooms service, the key service, the federation client, typing, receipts,
 //! presence. Nothing depends on this service except the HTTP handlers.
 
+pub mod backfill;
 pub mod ingest;
 pub mod membership;
 pub mod serve;
@@ -89,6 +92,8 @@ pub struct FederationService {
     e2ee: Arc<E2eeService>,
     /// One transaction per origin at a time (a retry waits for the first attempt, then reads its result).
     origin_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Outbound backfill: one per room at a time, extremities no server could extend.
+    backfill: backfill::BackfillState,
 }
 
 impl std::fmt::Debug for FederationService {
@@ -133,6 +138,7 @@ impl FederationService {
             presence: deps.presence,
             e2ee: deps.e2ee,
             origin_locks: Mutex::new(HashMap::new()),
+            backfill: backfill::BackfillState::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! `depth` always extend the DAG linearly; different rooms proceed in parallel.
 
 mod aliases;
+mod backfill;
 mod build;
 pub mod client_event;
 mod create;
@@ -30,6 +31,7 @@ use serde_json::Value;
 use crate::notifier::Notifier;
 use crate::storage::Storage;
 
+pub use backfill::{HistoryBackfill, MAX_BACKFILL_ROUNDS};
 pub use build::{EventTemplate, SentEvent};
 pub use create::{CreateRoomRequest, Preset};
 pub use error::RoomError;
@@ -51,6 +53,10 @@ pub struct RoomService {
     persisted_signal: OnceLock<Arc<tokio::sync::Notify>>,
     /// Countersigns invites of users on other servers before they are stored; unset without federation.
     remote_invites: OnceLock<Arc<dyn RemoteInvites>>,
+    /// Fetches history older than the oldest stored event from other servers; unset without federation.
+    history_backfill: OnceLock<Arc<dyn HistoryBackfill>>,
+    /// The lowest stream position handed out to backfilled events so far (reserved, maybe not written yet).
+    backfill_floor: tokio::sync::Mutex<Option<i64>>,
 }
 
 /// The federation step of inviting a user of another server: their server must countersign the invite
@@ -86,6 +92,8 @@ impl RoomService {
             locks: Mutex::new(HashMap::new()),
             persisted_signal: OnceLock::new(),
             remote_invites: OnceLock::new(),
+            history_backfill: OnceLock::new(),
+            backfill_floor: tokio::sync::Mutex::new(None),
         }
     }
 

@@ -3,11 +3,16 @@
 //! position, current state).
 //!
 //! Pagination tokens are `s<stream ordering>`: the position just after that event. Backward
-//! pagination from `sN` returns events at or before N, forward pagination events after N.
+//! pagination from `sN` returns events at or before N, forward pagination events after N. Positions
+//! can be zero or negative (`s-42`): backfilled history is stored below the first local event.
+//!
+//! A backward `/messages` walk that runs out of stored events asks other servers for older history
+//! (see `backfill.rs`) and continues into it, so a client pages down to the room's creation.
 
 use hearth_types::{DeviceId, RoomVersionRules, UserId};
 use serde_json::{Map, Value, json};
 
+use super::backfill::MAX_BACKFILL_ROUNDS;
 use super::client_event::{ClientEventExtras, format_client_event};
 use super::visibility::VisibilityCache;
 use super::{RoomError, RoomService, now_ms};
@@ -40,11 +45,20 @@ pub struct MessagesPage {
     pub state: Vec<Value>,
 }
 
-/// Reads the stream ordering out of a pagination token (`s123`, or a composite `s123_…`).
+/// Reads the stream ordering out of a pagination token (`s123`, `s-42` for backfilled history, or
+/// a composite `s123_…`).
 pub fn parse_token(token: &str) -> Option<i64> {
     let digits = token.strip_prefix('s').unwrap_or(token);
     let digits = digits.split(['_', '~']).next()?;
-    digits.parse().ok().filter(|n: &i64| *n >= 0)
+    let (negative, magnitude) = match digits.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, digits),
+    };
+    if magnitude.is_empty() || !magnitude.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value: i64 = magnitude.parse().ok()?;
+    Some(if negative { -value } else { value })
 }
 
 /// The token for a stream position.
@@ -365,7 +379,8 @@ impl RoomService {
         let mut cache = VisibilityCache::default();
         let mut chunk_events = Vec::new();
         let mut exhausted = false;
-        for _ in 0..10 {
+        let mut backfills = 0;
+        for _ in 0..10 + MAX_BACKFILL_ROUNDS {
             let batch = self
                 .storage
                 .room_events(room_id, position, to, direction, limit)
@@ -386,11 +401,25 @@ impl RoomService {
                     break;
                 }
             }
+            let full = chunk_events.len() as i64 >= limit;
             if fetched < limit {
+                // Out of stored events: older history may be on other servers.
+                if direction == Direction::Backward && to.is_none() {
+                    if full {
+                        exhausted = !self.may_have_older_history(room_id).await?;
+                        break;
+                    }
+                    if backfills < MAX_BACKFILL_ROUNDS
+                        && self.fill_history_below(room_id, position).await
+                    {
+                        backfills += 1;
+                        continue;
+                    }
+                }
                 exhausted = true;
                 break;
             }
-            if chunk_events.len() as i64 >= limit {
+            if full {
                 break;
             }
         }
@@ -487,7 +516,7 @@ impl RoomService {
             "event": self.client_event(&stored, rules, Some((user, device))).await?,
             "events_before": self.client_events(&before, rules, Some((user, device))).await?,
             "events_after": self.client_events(&after, rules, Some((user, device))).await?,
-            "start": make_token(start.max(0)),
+            "start": make_token(start),
             "end": make_token(end),
             "state": self.client_events(&state, rules, Some((user, device))).await?,
         }))
@@ -532,6 +561,9 @@ mod tests {
         assert_eq!(parse_token(&make_token(42)), Some(42));
         assert_eq!(parse_token("s7_3_1"), Some(7));
         assert_eq!(parse_token("garbage"), None);
-        assert_eq!(parse_token("s-1"), None);
+        assert_eq!(parse_token(&make_token(-42)), Some(-42));
+        assert_eq!(parse_token("s-"), None);
+        assert_eq!(parse_token("s--1"), None);
+        assert_eq!(parse_token("s+1"), None);
     }
 }

@@ -15,7 +15,8 @@
 //!    current state is the resolution of the old current state and the state after the event.
 //!
 //! Outliers (auth chains, fetched state) are stored with [`RoomService::store_outlier`] after the auth
-//! check against their own auth events.
+//! check against their own auth events. History fetched with `/backfill` goes through steps 1 and 2 only
+//! ([`RoomService::accept_backfilled_event`]) and is stored below the timeline (see `backfill.rs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -56,6 +57,34 @@ impl RoomService {
         rules: &'static RoomVersionRules,
         missing_prev_states: &HashMap<String, StateMapIds>,
     ) -> Result<RemoteOutcome, RoomError> {
+        self.accept(pdu, rules, missing_prev_states, None).await
+    }
+
+    /// Accepts a verified event of the room's history that a backward `/messages` walk asked another server
+    /// for (`/backfill`): steps 1 and 2 of the module comment, then stored at stream position `position`
+    /// (reserved with [`RoomService::reserve_backfill_positions`]). There is no soft-fail check (the spec
+    /// applies it to new events only); a backfilled event never becomes a forward extremity, never changes
+    /// the current state or memberships and wakes no `/sync`.
+    pub async fn accept_backfilled_event(
+        &self,
+        pdu: &Pdu,
+        rules: &'static RoomVersionRules,
+        missing_prev_states: &HashMap<String, StateMapIds>,
+        position: i64,
+    ) -> Result<RemoteOutcome, RoomError> {
+        self.accept(pdu, rules, missing_prev_states, Some(position))
+            .await
+    }
+
+    /// [`Self::accept_remote_event`] (`backfill_position` `None`) or
+    /// [`Self::accept_backfilled_event`].
+    async fn accept(
+        &self,
+        pdu: &Pdu,
+        rules: &'static RoomVersionRules,
+        missing_prev_states: &HashMap<String, StateMapIds>,
+        backfill_position: Option<i64>,
+    ) -> Result<RemoteOutcome, RoomError> {
         let room_id = pdu.room_id_or_derived().map_err(RoomError::internal)?;
         let room_id = room_id.as_str().to_owned();
         let lock = self.room_lock(&room_id);
@@ -81,8 +110,8 @@ impl RoomService {
                     "auth event {id} is not stored"
                 )));
             }
-            self.persist_remote(pdu, rules, &room_id, Verdict::Rejected, None, None)
-                .await?;
+            let write = Placement::rejected(None, backfill_position);
+            self.persist_remote(pdu, &room_id, write).await?;
             return Ok(RemoteOutcome::Rejected(error.to_string()));
         }
 
@@ -100,18 +129,29 @@ impl RoomService {
                 group: before_group,
                 state: &state_before,
             };
-            self.persist_remote(pdu, rules, &room_id, Verdict::Rejected, Some(before), None)
-                .await?;
+            let write = Placement::rejected(Some(before), backfill_position);
+            self.persist_remote(pdu, &room_id, write).await?;
             return Ok(RemoteOutcome::Rejected(error.to_string()));
+        }
+
+        let before = StateBefore {
+            group: before_group,
+            state: &state_before,
+        };
+        if let Some(position) = backfill_position {
+            let write = Placement {
+                verdict: Verdict::Accepted,
+                before: Some(before),
+                new_current: None,
+                backfill_position: Some(position),
+            };
+            self.persist_remote(pdu, &room_id, write).await?;
+            return Ok(RemoteOutcome::Accepted);
         }
 
         // 3. Against the current state.
         let current = self.storage.current_state(&room_id).await?;
         let current_events = self.load_state_events(&current, rules).await?;
-        let before = StateBefore {
-            group: before_group,
-            state: &state_before,
-        };
         // A room being imported (the join of a remote room) has no current state yet.
         let against_current = if current.is_empty() {
             Ok(())
@@ -121,15 +161,13 @@ impl RoomService {
             })
         };
         if let Err(error) = against_current {
-            self.persist_remote(
-                pdu,
-                rules,
-                &room_id,
-                Verdict::SoftFailed,
-                Some(before),
-                None,
-            )
-            .await?;
+            let write = Placement {
+                verdict: Verdict::SoftFailed,
+                before: Some(before),
+                new_current: None,
+                backfill_position: None,
+            };
+            self.persist_remote(pdu, &room_id, write).await?;
             return Ok(RemoteOutcome::SoftFailed(error.to_string()));
         }
 
@@ -156,19 +194,17 @@ impl RoomService {
         let memberships = self
             .membership_changes(&current, &new_current, rules, pdu)
             .await?;
-        self.persist_remote(
-            pdu,
-            rules,
-            &room_id,
-            Verdict::Accepted,
-            Some(before),
-            Some(NewCurrentState {
+        let write = Placement {
+            verdict: Verdict::Accepted,
+            before: Some(before),
+            new_current: Some(NewCurrentState {
                 state: &new_current,
                 after_event,
                 memberships: &memberships,
             }),
-        )
-        .await?;
+            backfill_position: None,
+        };
+        self.persist_remote(pdu, &room_id, write).await?;
         self.notifier.notify_room(&room_id);
         for row in &memberships {
             self.notifier.notify_user(&row.user_id);
@@ -232,6 +268,7 @@ impl RoomService {
                 soft_failed: false,
                 state_before: None,
                 new_current: None,
+                backfill_position: None,
             })
             .await
         {
@@ -273,6 +310,7 @@ impl RoomService {
                 soft_failed: false,
                 state_before: None,
                 new_current: None,
+                backfill_position: None,
             })
             .await
         {
@@ -346,6 +384,10 @@ impl RoomService {
         rules: &'static RoomVersionRules,
         missing_prev_states: &HashMap<String, StateMapIds>,
     ) -> Result<(StateMapIds, Option<i64>), RoomError> {
+        if pdu.prev_events().is_empty() {
+            // The create event (backfilled last): nothing before it.
+            return Ok((StateMapIds::new(), None));
+        }
         let mut states = Vec::new();
         let mut groups = Vec::new();
         for prev in pdu.prev_events() {
@@ -555,22 +597,43 @@ impl RoomService {
     async fn persist_remote(
         &self,
         pdu: &Pdu,
-        _rules: &RoomVersionRules,
         room_id: &str,
-        verdict: Verdict,
-        before: Option<StateBefore<'_>>,
-        new_current: Option<NewCurrentState<'_>>,
+        placement: Placement<'_>,
     ) -> Result<i64, RoomError> {
+        let verdict = placement.verdict;
         let facts = EventFacts::of(pdu, verdict);
         let write = RemoteEventWrite {
             event: facts.new_event(pdu, room_id),
             outlier: false,
             rejected: verdict == Verdict::Rejected,
             soft_failed: verdict == Verdict::SoftFailed,
-            state_before: before,
-            new_current,
+            state_before: placement.before,
+            new_current: placement.new_current,
+            backfill_position: placement.backfill_position,
         };
         Ok(self.storage.persist_remote_event(&write).await?)
+    }
+}
+
+/// Where a checked (non-outlier) remote event goes: its verdict, the state before it, the room's new current
+/// state and, for backfilled history, its reserved stream position.
+#[derive(Debug, Clone, Copy)]
+struct Placement<'a> {
+    verdict: Verdict,
+    before: Option<StateBefore<'a>>,
+    new_current: Option<NewCurrentState<'a>>,
+    backfill_position: Option<i64>,
+}
+
+impl<'a> Placement<'a> {
+    /// A rejected event (with the state before it when that is known).
+    fn rejected(before: Option<StateBefore<'a>>, backfill_position: Option<i64>) -> Self {
+        Self {
+            verdict: Verdict::Rejected,
+            before,
+            new_current: None,
+            backfill_position,
+        }
     }
 }
 

@@ -152,7 +152,7 @@ impl SyncService {
     /// event of the room is on the stream that early, the state at `first_in_timeline` stands in: a room joined
     /// over federation starts on the stream with the join, its earlier state came with the join (never on the
     /// stream), and the timeline's own events are left out of the section anyway. Empty before a local room's
-    /// first event.
+    /// first event. Backfilled history (positions of 0 and below) never counts: it was not on the stream then.
     async fn state_ids_at(
         &self,
         room_id: &str,
@@ -161,7 +161,7 @@ impl SyncService {
     ) -> Result<StateMapIds, UserDataError> {
         let latest = self
             .storage
-            .room_events(room_id, position, None, Direction::Backward, 1)
+            .room_events(room_id, position, Some(0), Direction::Backward, 1)
             .await?;
         let Some(event) = latest.first().or(first_in_timeline) else {
             return Ok(StateMapIds::new());
