@@ -79,6 +79,7 @@ async fn persist(
                 after_event: true,
                 memberships: &memberships,
             }),
+            backfill_position: None,
         })
         .await
         .unwrap();
