@@ -6,6 +6,7 @@
 //! authorization rules against the current state, and only then persisted (one transaction).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use hearth_crypto::canonical_json;
 use hearth_state_res::{auth_types_for_event, check_auth_rules};
@@ -13,6 +14,7 @@ use hearth_types::pdu::{compute_event_id, hash_and_sign_event, reference_hash};
 use hearth_types::{Pdu, RoomVersionRules, UserId};
 use serde_json::{Map, Value, json};
 
+use super::head::RoomHead;
 use super::{RoomError, RoomService, now_ms};
 use crate::storage::{NewEvent, NewRelation, NewRoom, TxnKey};
 
@@ -73,7 +75,7 @@ impl RoomService {
         txn: Option<(&str, &str)>,
     ) -> Result<SentEvent, RoomError> {
         let lock = self.room_lock(room_id);
-        let _guard = lock.lock().await;
+        let mut head = lock.lock().await;
         if let Some((device, txn_id)) = txn {
             let key = TxnKey {
                 user_id: sender.as_str(),
@@ -88,8 +90,13 @@ impl RoomService {
                 });
             }
         }
-        let context = self.room_context(room_id).await?;
-        self.append_locked(&context, sender, template, txn).await
+        self.refresh_head(room_id, &mut head);
+        let context = RoomContext {
+            room_id: room_id.to_owned(),
+            rules: self.head_rules(room_id, &mut head).await?,
+        };
+        self.append_locked(&context, &mut head, sender, template, txn)
+            .await
     }
 
     /// The room's version rules; `NotFound` for a room this server does not know.
@@ -123,11 +130,13 @@ impl RoomService {
         ))
     }
 
-    /// Builds, checks and persists one event; the caller holds the room's lock. `room_id` of the
-    /// context is ignored for a v12 create event (the ID derives from the event).
+    /// Builds, checks and persists one event; the caller holds the room's lock and passes its `head`
+    /// (refreshed). `room_id` of the context is ignored for a v12 create event (the ID derives from the
+    /// event).
     pub(super) async fn append_locked(
         &self,
         context: &RoomContext,
+        head: &mut RoomHead,
         sender: &UserId,
         template: EventTemplate,
         txn: Option<(&str, &str)>,
@@ -154,11 +163,11 @@ impl RoomService {
         let (prev_ids, max_depth) = if is_create {
             (Vec::new(), 0)
         } else {
-            self.storage.forward_extremities(&context.room_id).await?
+            self.head_extremities(&context.room_id, head).await?
         };
 
         // The auth events: the current state entries the selection names.
-        let mut auth_state: HashMap<(String, String), Pdu> = HashMap::new();
+        let mut auth_state: HashMap<(String, String), Arc<Pdu>> = HashMap::new();
         if !is_create {
             for (auth_type, auth_key) in auth_types_for_event(
                 rules,
@@ -167,14 +176,10 @@ impl RoomService {
                 state_key.as_deref(),
                 &content,
             ) {
-                let Some(id) = self
-                    .storage
-                    .current_state_event_id(&context.room_id, &auth_type, &auth_key)
+                if let Some(pdu) = self
+                    .head_state(&context.room_id, rules, head, &auth_type, &auth_key)
                     .await?
-                else {
-                    continue;
-                };
-                if let Some(pdu) = self.load_pdu(&id, rules).await? {
+                {
                     auth_state.insert((auth_type, auth_key), pdu);
                 }
             }
@@ -256,14 +261,8 @@ impl RoomService {
         let create_event = if is_create || auth_state.contains_key(&create_key()) {
             None
         } else {
-            match self
-                .storage
-                .current_state_event_id(&context.room_id, "m.room.create", "")
+            self.head_state(&context.room_id, rules, head, "m.room.create", "")
                 .await?
-            {
-                Some(id) => self.load_pdu(&id, rules).await?,
-                None => None,
-            }
         };
         check_auth_rules(rules, &pdu, |t: &str, k: &str| {
             if t == "m.room.create" && k.is_empty() && create_event.is_some() {
@@ -317,7 +316,14 @@ impl RoomService {
             }),
             now_ms: now_ms(),
         };
-        let stream_ordering = self.storage.persist_event(&new).await?;
+        let stream_ordering = match self.storage.persist_event(&new).await {
+            Ok(stream_ordering) => stream_ordering,
+            Err(error) => {
+                head.invalidate();
+                return Err(error.into());
+            }
+        };
+        head.record_local_event(Arc::new(pdu), &prev_ids);
         self.events_persisted();
         self.notifier.notify_room(&room_id);
         if let (Some(_), Some(target)) = (&membership, &state_key) {
@@ -449,7 +455,7 @@ impl RoomService {
     async fn check_redaction_allowed(
         &self,
         context: &RoomContext,
-        auth_state: &HashMap<(String, String), Pdu>,
+        auth_state: &HashMap<(String, String), Arc<Pdu>>,
         sender: &UserId,
         target: &str,
     ) -> Result<(), RoomError> {
@@ -480,7 +486,7 @@ impl RoomService {
     pub(super) async fn user_power(
         &self,
         context: &RoomContext,
-        state: &HashMap<(String, String), Pdu>,
+        state: &HashMap<(String, String), Arc<Pdu>>,
         user: &str,
     ) -> Result<i64, RoomError> {
         let create = match state.get(&("m.room.create".to_owned(), String::new())) {
@@ -490,7 +496,7 @@ impl RoomService {
                 .current_state_event_id(&context.room_id, "m.room.create", "")
                 .await?
             {
-                Some(id) => self.load_pdu(&id, context.rules).await?,
+                Some(id) => self.load_pdu(&id, context.rules).await?.map(Arc::new),
                 None => None,
             },
         };
@@ -518,7 +524,7 @@ impl RoomService {
                 .current_state_event_id(&context.room_id, "m.room.power_levels", "")
                 .await?
             {
-                Some(id) => self.load_pdu(&id, context.rules).await?,
+                Some(id) => self.load_pdu(&id, context.rules).await?.map(Arc::new),
                 None => None,
             },
         };
