@@ -83,6 +83,12 @@ impl Notifier {
 }
 
 impl Listener {
+    /// Adds `other`'s keys to this listener: for a waiter that learns some of its keys only by reading storage
+    /// (a user's rooms), which must listen on the keys it already knows *before* that read.
+    pub fn merge(&mut self, other: Listener) {
+        self.receivers.extend(other.receivers);
+    }
+
     /// Resolves when any key was notified since the listener was created (or since the last `wait`).
     /// A listener with no keys never resolves; callers bound the wait with a timeout.
     pub async fn wait(&mut self) {
@@ -153,6 +159,22 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(1), listener.wait())
             .await
             .expect("a notification sent before wait() must not be lost");
+    }
+
+    #[tokio::test]
+    async fn a_merged_listener_wakes_on_a_notification_of_either_part_sent_before_the_merge() {
+        let notifier = Notifier::new();
+        let mut listener = notifier.listener([WakeKey::User("@u:x".into())]);
+        // The user's join commits while their rooms are being read: the wake-up lands before the merge.
+        notifier.notify_user("@u:x");
+        listener.merge(notifier.listener([WakeKey::Room("!a:x".into())]));
+        tokio::time::timeout(Duration::from_secs(1), listener.wait())
+            .await
+            .expect("the user's notification must wake the merged listener");
+        notifier.notify_room("!a:x");
+        tokio::time::timeout(Duration::from_secs(1), listener.wait())
+            .await
+            .expect("the merged room's notification must wake it too");
     }
 
     #[tokio::test]

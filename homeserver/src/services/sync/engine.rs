@@ -127,15 +127,20 @@ impl SyncService {
         }
         let deadline = Instant::now() + request.timeout.min(MAX_TIMEOUT);
         loop {
+            // The user's key first: a membership change committed between reading the memberships and
+            // listening on their rooms (a join completing now) notifies the user and must wake this wait.
+            let mut listener = self
+                .notifier
+                .listener([WakeKey::User(user.as_str().to_owned())]);
             let memberships = self.rooms.memberships_of_user(user).await?;
-            let mut keys = vec![WakeKey::User(user.as_str().to_owned())];
-            keys.extend(
-                memberships
-                    .iter()
-                    .filter(|m| m.membership == "join")
-                    .map(|m| WakeKey::Room(m.room_id.clone())),
+            listener.merge(
+                self.notifier.listener(
+                    memberships
+                        .iter()
+                        .filter(|m| m.membership == "join")
+                        .map(|m| WakeKey::Room(m.room_id.clone())),
+                ),
             );
-            let mut listener = self.notifier.listener(keys);
             let upto = self.current_token().await?;
             let (response, has_news) = self.build(user, device, request, memberships, upto).await?;
             let wait_more = request.since.is_some()
