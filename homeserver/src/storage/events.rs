@@ -5,8 +5,6 @@
 //! Events are stored as the PDU exactly as signed (canonical JSON without `unsigned`), so what
 //! federation sends later is byte for byte what the client API built and checked.
 
-use std::collections::HashMap;
-
 use super::{Backend, Result, Storage, StorageError, in_write_tx, on_reader};
 
 /// Longest chain of state-group deltas before a full snapshot is written, so reading any state
@@ -379,32 +377,6 @@ impl Storage {
             .fetch_optional(pool)
             .await?)
         })
-    }
-
-    /// [`Self::txn_of_event`] of many events at once: event ID → (user, device, transaction ID), for the
-    /// events that came from a client transaction.
-    pub async fn txn_of_events(
-        &self,
-        event_ids: &[&str],
-    ) -> Result<HashMap<String, (String, String, String)>> {
-        let mut out = HashMap::new();
-        for chunk in event_ids.chunks(super::relations::MAX_IDS_PER_QUERY) {
-            let sql = format!(
-                "SELECT event_id, user_id, device_id, txn_id FROM event_txn_ids WHERE event_id IN ({})",
-                super::relations::placeholders(chunk.len())
-            );
-            let rows: Vec<(String, String, String, String)> = on_reader!(self, |pool| {
-                let mut query = sqlx::query_as(&sql);
-                for id in chunk {
-                    query = query.bind(*id);
-                }
-                query.fetch_all(pool).await?
-            });
-            for (event_id, user, device, txn) in rows {
-                out.insert(event_id, (user, device, txn));
-            }
-        }
-        Ok(out)
     }
 
     /// The (user, device) whose transaction produced `event_id`, for `unsigned.transaction_id`.

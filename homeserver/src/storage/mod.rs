@@ -56,10 +56,8 @@ mod tokens;
 mod transactions;
 mod users;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -130,15 +128,7 @@ enum Pools {
 #[derive(Clone)]
 pub struct Storage {
     pools: Pools,
-    /// Per-room counters of writes that move a room's head outside the local send path.
-    room_epochs: Arc<RoomEpochs>,
 }
-
-/// Room ID → number of writes to its forward extremities or current state made by anything but the local
-/// send path (today: remote events). The rooms service caches a room's head under its lock and trusts the
-/// cache only while this number is unchanged (`services/rooms/head.rs`).
-#[derive(Debug, Default)]
-struct RoomEpochs(std::sync::Mutex<HashMap<String, u64>>);
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -193,28 +183,6 @@ macro_rules! in_write_tx {
 pub(crate) use {in_write_tx, on_reader, on_writer};
 
 impl Storage {
-    /// The room's write epoch (see [`RoomEpochs`]): changes after every committed (or possibly committed)
-    /// write to the room's head that the local send path did not make.
-    pub fn room_epoch(&self, room_id: &str) -> u64 {
-        let epochs = self
-            .room_epochs
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        epochs.get(room_id).copied().unwrap_or(0)
-    }
-
-    /// Raises the room's write epoch; called after the write's transaction ended, whatever its outcome.
-    pub(crate) fn bump_room_epoch(&self, room_id: &str) {
-        let mut epochs = self
-            .room_epochs
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let epoch = epochs.entry(room_id.to_owned()).or_default();
-        *epoch = epoch.wrapping_add(1);
-    }
-
     /// Opens the database at `url`, creating it if needed, and brings its schema up to date.
     ///
     /// Accepted URLs: `sqlite://path/to/file.db` (relative paths are relative to the working
@@ -232,10 +200,7 @@ impl Storage {
                 redact_url(url)
             )));
         };
-        let storage = Storage {
-            pools,
-            room_epochs: Arc::default(),
-        };
+        let storage = Storage { pools };
         if let Err(e) = migrate::migrate(&storage).await {
             storage.close().await;
             return Err(e);

@@ -2,8 +2,6 @@
 //! aggregations read. Redacted and rejected relating events are left out, so redacting an edit or
 //! a reaction removes it from every aggregation.
 
-use std::collections::HashMap;
-
 use super::events::StoredEvent;
 use super::{Result, Storage, on_reader};
 
@@ -22,54 +20,7 @@ pub struct Relation {
     pub stream_ordering: i64,
 }
 
-/// Most IDs bound in one `IN (…)` list (SQLite allows 32,766 parameters; PostgreSQL 65,535).
-pub(crate) const MAX_IDS_PER_QUERY: usize = 500;
-
-/// `$1, $2, …, $n`: the placeholders of an `IN` list of `n` values.
-pub(crate) fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Storage {
-    /// [`Self::relations_to`] of many events at once (one query per [`MAX_IDS_PER_QUERY`] events): event
-    /// ID → its live relations, oldest first; events without relations are absent.
-    pub async fn relations_to_many(
-        &self,
-        event_ids: &[&str],
-    ) -> Result<HashMap<String, Vec<Relation>>> {
-        let mut out: HashMap<String, Vec<Relation>> = HashMap::new();
-        for chunk in event_ids.chunks(MAX_IDS_PER_QUERY) {
-            let sql = format!(
-                "SELECT r.relates_to, r.event_id, r.rel_type, r.event_type, r.sender, e.stream_ordering \
-                 FROM event_relations r JOIN events e ON e.event_id = r.event_id \
-                 WHERE r.relates_to IN ({}) AND e.redacted_by IS NULL AND NOT e.rejected \
-                 ORDER BY e.stream_ordering",
-                placeholders(chunk.len())
-            );
-            let rows: Vec<(String, String, String, String, String, i64)> =
-                on_reader!(self, |pool| {
-                    let mut query = sqlx::query_as(&sql);
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                    query.fetch_all(pool).await?
-                });
-            for (relates_to, event_id, rel_type, event_type, sender, stream_ordering) in rows {
-                out.entry(relates_to).or_default().push(Relation {
-                    event_id,
-                    rel_type,
-                    event_type,
-                    sender,
-                    stream_ordering,
-                });
-            }
-        }
-        Ok(out)
-    }
-
     /// Every live relation pointing at `event_id`, oldest first.
     pub async fn relations_to(&self, event_id: &str) -> Result<Vec<Relation>> {
         on_reader!(self, |pool| {

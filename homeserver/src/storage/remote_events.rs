@@ -103,14 +103,6 @@ impl Storage {
     /// An event stored earlier as an outlier is replaced (it gets a timeline position now). Storing an event
     /// already stored as a non-outlier is `Conflict("event")`.
     pub async fn persist_remote_event(&self, write: &RemoteEventWrite<'_>) -> Result<i64> {
-        let result = self.persist_remote_event_tx(write).await;
-        // Even a failed write may have committed (a lost connection at COMMIT): cached heads must reload.
-        self.bump_room_epoch(write.event.room_id);
-        result
-    }
-
-    /// [`Self::persist_remote_event`]'s transaction.
-    async fn persist_remote_event_tx(&self, write: &RemoteEventWrite<'_>) -> Result<i64> {
         let event = &write.event;
         let is_postgres = self.backend() == Backend::Postgres;
         let in_dag = !write.outlier;

@@ -6,7 +6,6 @@
 //! authorization rules against the current state, and only then persisted (one transaction).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use hearth_crypto::canonical_json;
 use hearth_state_res::{auth_types_for_event, check_auth_rules};
@@ -14,7 +13,6 @@ use hearth_types::pdu::{compute_event_id, hash_and_sign_event, reference_hash};
 use hearth_types::{Pdu, RoomVersionRules, UserId};
 use serde_json::{Map, Value, json};
 
-use super::head::RoomHead;
 use super::{RoomError, RoomService, now_ms};
 use crate::storage::{NewEvent, NewRelation, NewRoom, TxnKey};
 
@@ -75,7 +73,7 @@ impl RoomService {
         txn: Option<(&str, &str)>,
     ) -> Result<SentEvent, RoomError> {
         let lock = self.room_lock(room_id);
-        let mut head = lock.lock().await;
+        let _guard = lock.lock().await;
         if let Some((device, txn_id)) = txn {
             let key = TxnKey {
                 user_id: sender.as_str(),
@@ -90,13 +88,8 @@ impl RoomService {
                 });
             }
         }
-        self.refresh_head(room_id, &mut head);
-        let context = RoomContext {
-            room_id: room_id.to_owned(),
-            rules: self.head_rules(room_id, &mut head).await?,
-        };
-        self.append_locked(&context, &mut head, sender, template, txn)
-            .await
+        let context = self.room_context(room_id).await?;
+        self.append_locked(&context, sender, template, txn).await
     }
 
     /// The room's version rules; `NotFound` for a room this server does not know.
@@ -130,13 +123,11 @@ impl RoomService {
         ))
     }
 
-    /// Builds, checks and persists one event; the caller holds the room's lock and passes its `head`
-    /// (refreshed). `room_id` of the context is ignored for a v12 create event (the ID derives from the
-    /// event).
+    /// Builds, checks and persists one event; the caller holds the room's lock. `room_id` of the
+    /// context is ignored for a v12 create event (the ID derives from the event).
     pub(super) async fn append_locked(
         &self,
         context: &RoomContext,
-        head: &mut RoomHead,
         sender: &UserId,
         template: EventTemplate,
         txn: Option<(&str, &str)>,
@@ -163,11 +154,11 @@ impl RoomService {
         let (prev_ids, max_depth) = if is_create {
             (Vec::new(), 0)
         } else {
-            self.head_extremities(&context.room_id, head).await?
+            self.storage.forward_extremities(&context.room_id).await?
         };
 
         // The auth events: the current state entries the selection names.
-        let mut auth_state: HashMap<(String, String), Arc<Pdu>> = HashMap::new();
+        let mut auth_state: HashMap<(String, String), Pdu> = HashMap::new();
         if !is_create {
             for (auth_type, auth_key) in auth_types_for_event(
                 rules,
@@ -176,10 +167,14 @@ impl RoomService {
                 state_key.as_deref(),
                 &content,
             ) {
-                if let Some(pdu) = self
-                    .head_state(&context.room_id, rules, head, &auth_type, &auth_key)
+                let Some(id) = self
+                    .storage
+                    .current_state_event_id(&context.room_id, &auth_type, &auth_key)
                     .await?
-                {
+                else {
+                    continue;
+                };
+                if let Some(pdu) = self.load_pdu(&id, rules).await? {
                     auth_state.insert((auth_type, auth_key), pdu);
                 }
             }
@@ -261,8 +256,14 @@ impl RoomService {
         let create_event = if is_create || auth_state.contains_key(&create_key()) {
             None
         } else {
-            self.head_state(&context.room_id, rules, head, "m.room.create", "")
+            match self
+                .storage
+                .current_state_event_id(&context.room_id, "m.room.create", "")
                 .await?
+            {
+                Some(id) => self.load_pdu(&id, rules).await?,
+                None => None,
+            }
         };
         check_auth_rules(rules, &pdu, |t: &str, k: &str| {
             if t == "m.room.create" && k.is_empty() && create_event.is_some() {
@@ -316,14 +317,7 @@ impl RoomService {
             }),
             now_ms: now_ms(),
         };
-        let stream_ordering = match self.storage.persist_event(&new).await {
-            Ok(stream_ordering) => stream_ordering,
-            Err(error) => {
-                head.invalidate();
-                return Err(error.into());
-            }
-        };
-        head.record_local_event(Arc::new(pdu), &prev_ids);
+        let stream_ordering = self.storage.persist_event(&new).await?;
         self.events_persisted();
         self.notifier.notify_room(&room_id);
         if let (Some(_), Some(target)) = (&membership, &state_key) {
@@ -455,7 +449,7 @@ impl RoomService {
     async fn check_redaction_allowed(
         &self,
         context: &RoomContext,
-        auth_state: &HashMap<(String, String), Arc<Pdu>>,
+        auth_state: &HashMap<(String, String), Pdu>,
         sender: &UserId,
         target: &str,
     ) -> Result<(), RoomError> {
@@ -486,7 +480,7 @@ impl RoomService {
     pub(super) async fn user_power(
         &self,
         context: &RoomContext,
-        state: &HashMap<(String, String), Arc<Pdu>>,
+        state: &HashMap<(String, String), Pdu>,
         user: &str,
     ) -> Result<i64, RoomError> {
         let create = match state.get(&("m.room.create".to_owned(), String::new())) {
@@ -496,7 +490,7 @@ impl RoomService {
                 .current_state_event_id(&context.room_id, "m.room.create", "")
                 .await?
             {
-                Some(id) => self.load_pdu(&id, context.rules).await?.map(Arc::new),
+                Some(id) => self.load_pdu(&id, context.rules).await?,
                 None => None,
             },
         };
@@ -524,7 +518,7 @@ impl RoomService {
                 .current_state_event_id(&context.room_id, "m.room.power_levels", "")
                 .await?
             {
-                Some(id) => self.load_pdu(&id, context.rules).await?.map(Arc::new),
+                Some(id) => self.load_pdu(&id, context.rules).await?,
                 None => None,
             },
         };

@@ -6,7 +6,6 @@ use hearth_types::{RoomAliasId, RoomVersionRules, UserId};
 use serde_json::{Map, Value, json};
 
 use super::build::{EventTemplate, RoomContext};
-use super::head::RoomHead;
 use super::{RoomError, RoomService, now_ms};
 
 pub use hearth_client_api::rooms::create_room::Request as CreateRoomRequest;
@@ -111,8 +110,6 @@ impl RoomService {
                     room_id: provisional_id,
                     rules,
                 },
-                // Nobody else knows the room yet: a throwaway head.
-                &mut RoomHead::default(),
                 creator,
                 EventTemplate::state("m.room.create", "", Value::Object(create_content)),
                 None,
@@ -120,8 +117,7 @@ impl RoomService {
             .await?;
         let room_id = create.room_id;
         let lock = self.room_lock(&room_id);
-        let mut head = lock.lock().await;
-        self.refresh_head(&room_id, &mut head);
+        let _guard = lock.lock().await;
         let context = RoomContext {
             room_id: room_id.clone(),
             rules,
@@ -140,7 +136,6 @@ impl RoomService {
         }
         self.append_locked(
             &context,
-            &mut head,
             creator,
             EventTemplate::state("m.room.member", creator.as_str(), Value::Object(join)),
             None,
@@ -156,7 +151,6 @@ impl RoomService {
         );
         self.append_locked(
             &context,
-            &mut head,
             creator,
             EventTemplate::state("m.room.power_levels", "", power_levels),
             None,
@@ -175,7 +169,6 @@ impl RoomService {
                 })?;
             self.append_locked(
                 &context,
-                &mut head,
                 creator,
                 EventTemplate::state(
                     "m.room.canonical_alias",
@@ -204,14 +197,13 @@ impl RoomService {
                 json!({"guest_access": guest_access}),
             ),
         ] {
-            self.append_locked(&context, &mut head, creator, template, None)
+            self.append_locked(&context, creator, template, None)
                 .await?;
         }
 
         for state in request.initial_state {
             self.append_locked(
                 &context,
-                &mut head,
                 creator,
                 EventTemplate::state(
                     &state.event_type,
@@ -225,7 +217,6 @@ impl RoomService {
         if let Some(name) = request.name {
             self.append_locked(
                 &context,
-                &mut head,
                 creator,
                 EventTemplate::state("m.room.name", "", json!({"name": name})),
                 None,
@@ -235,7 +226,6 @@ impl RoomService {
         if let Some(topic) = request.topic {
             self.append_locked(
                 &context,
-                &mut head,
                 creator,
                 EventTemplate::state(
                     "m.room.topic",
@@ -254,7 +244,6 @@ impl RoomService {
             }
             self.append_locked(
                 &context,
-                &mut head,
                 creator,
                 EventTemplate::state("m.room.member", invitee.as_str(), Value::Object(content)),
                 None,

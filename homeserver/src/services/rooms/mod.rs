@@ -4,8 +4,7 @@
 //!
 //! Dependencies: storage, the notifier, the server's signing key; no other service. Local event
 //! creation in one room is serialised by a per-room `tokio::sync::Mutex`, so `prev_events` and
-//! `depth` always extend the DAG linearly; different rooms proceed in parallel. The mutex guards the
-//! room's cached head (`head.rs`), so a local send reads nothing from the database it already knows.
+//! `depth` always extend the DAG linearly; different rooms proceed in parallel.
 
 mod aliases;
 mod backfill;
@@ -15,7 +14,6 @@ mod create;
 mod departure;
 mod error;
 mod guests;
-mod head;
 mod membership;
 mod read;
 mod relations;
@@ -48,9 +46,8 @@ pub struct RoomService {
     server_name: ServerName,
     signing_key: Arc<SigningKey>,
     default_version: String,
-    /// One creation lock per room, guarding its cached head; entries live as long as the process (the
-    /// head's state entries are bounded per room).
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<head::RoomHead>>>>,
+    /// One creation lock per room; entries live as long as the process (a few bytes per room).
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Raised after every committed event (the federation sender's fan-out waits on it); unset without
     /// federation.
     persisted_signal: OnceLock<Arc<tokio::sync::Notify>>,
@@ -127,8 +124,8 @@ impl RoomService {
         &self.storage
     }
 
-    /// The creation lock of `room_id`, with the room's cached head.
-    fn room_lock(&self, room_id: &str) -> Arc<tokio::sync::Mutex<head::RoomHead>> {
+    /// The creation lock of `room_id`.
+    fn room_lock(&self, room_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
         locks.entry(room_id.to_owned()).or_default().clone()
     }

@@ -9,8 +9,6 @@
 //! A backward `/messages` walk that runs out of stored events asks other servers for older history
 //! (see `backfill.rs`) and continues into it, so a client pages down to the room's creation.
 
-use std::collections::HashMap;
-
 use hearth_types::{DeviceId, RoomVersionRules, UserId};
 use serde_json::{Map, Value, json};
 
@@ -148,74 +146,42 @@ impl RoomService {
         rules: &RoomVersionRules,
         viewer: Option<(&UserId, Option<&DeviceId>)>,
     ) -> Result<Value, RoomError> {
-        let mut formatted = self
-            .client_events(std::slice::from_ref(stored), rules, viewer)
-            .await?;
-        formatted
-            .pop()
-            .ok_or_else(|| RoomError::Internal("formatting lost an event".into()))
+        let mut extras = ClientEventExtras::default();
+        if let Some((user, Some(device))) = viewer
+            && stored.sender == user.as_str()
+            && let Some((txn_user, txn_device, txn_id)) =
+                self.storage.txn_of_event(&stored.event_id).await?
+            && txn_user == user.as_str()
+            && txn_device == device.as_str()
+        {
+            extras.transaction_id = Some(txn_id);
+        }
+        if let Some(redaction_id) = &stored.redacted_by
+            && let Some(redaction) = self.storage.get_event(redaction_id).await?
+        {
+            extras.redacted_because =
+                format_client_event(&redaction, rules, ClientEventExtras::default(), now_ms());
+        }
+        if stored.redacted_by.is_none() {
+            extras.relations = self
+                .bundled_aggregations(stored, viewer.map(|v| v.0))
+                .await?;
+        }
+        format_client_event(stored, rules, extras, now_ms()).ok_or_else(|| {
+            RoomError::Internal(format!("stored event {} is corrupt", stored.event_id))
+        })
     }
 
-    /// Formats many events of one room, as [`Self::client_event`] does; the transaction IDs and relations
-    /// of all of them are read in one query each, not one per event.
+    /// Formats many events of one room.
     pub async fn client_events(
         &self,
         events: &[StoredEvent],
         rules: &RoomVersionRules,
         viewer: Option<(&UserId, Option<&DeviceId>)>,
     ) -> Result<Vec<Value>, RoomError> {
-        let own: Vec<&str> = match viewer {
-            Some((user, Some(_))) => events
-                .iter()
-                .filter(|e| e.sender == user.as_str())
-                .map(|e| e.event_id.as_str())
-                .collect(),
-            _ => Vec::new(),
-        };
-        let mut txns = if own.is_empty() {
-            HashMap::new()
-        } else {
-            self.storage.txn_of_events(&own).await?
-        };
-        let live: Vec<&str> = events
-            .iter()
-            .filter(|e| e.redacted_by.is_none())
-            .map(|e| e.event_id.as_str())
-            .collect();
-        let mut relations = if live.is_empty() {
-            HashMap::new()
-        } else {
-            self.storage.relations_to_many(&live).await?
-        };
         let mut out = Vec::with_capacity(events.len());
-        for stored in events {
-            let mut extras = ClientEventExtras::default();
-            if let Some((user, Some(device))) = viewer
-                && stored.sender == user.as_str()
-                && let Some((txn_user, txn_device, txn_id)) = txns.remove(&stored.event_id)
-                && txn_user == user.as_str()
-                && txn_device == device.as_str()
-            {
-                extras.transaction_id = Some(txn_id);
-            }
-            if let Some(redaction_id) = &stored.redacted_by
-                && let Some(redaction) = self.storage.get_event(redaction_id).await?
-            {
-                extras.redacted_because =
-                    format_client_event(&redaction, rules, ClientEventExtras::default(), now_ms());
-            }
-            if stored.redacted_by.is_none()
-                && let Some(relations) = relations.remove(&stored.event_id)
-            {
-                extras.relations = self
-                    .bundled_aggregations(stored, &relations, viewer.map(|v| v.0))
-                    .await?;
-            }
-            out.push(
-                format_client_event(stored, rules, extras, now_ms()).ok_or_else(|| {
-                    RoomError::Internal(format!("stored event {} is corrupt", stored.event_id))
-                })?,
-            );
+        for event in events {
+            out.push(self.client_event(event, rules, viewer).await?);
         }
         Ok(out)
     }

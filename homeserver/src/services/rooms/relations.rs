@@ -7,21 +7,20 @@ use serde_json::{Map, Value, json};
 
 use super::read::{make_token, parse_token};
 use super::{RoomError, RoomService};
-use crate::storage::{Relation, StoredEvent};
+use crate::storage::StoredEvent;
 
 /// Deepest `recurse` walk of `/relations`.
 const MAX_RECURSE_DEPTH: usize = 3;
 
 impl RoomService {
-    /// `unsigned.m.relations` of an event from its live `relations` (oldest first): the latest `m.replace`
-    /// by its sender, the `m.thread` summary (count, latest event, whether `viewer` took part) and the
-    /// `m.reference` chunk.
+    /// `unsigned.m.relations` of an event: the latest `m.replace` by its sender, the `m.thread`
+    /// summary (count, latest event, whether `viewer` took part) and the `m.reference` chunk.
     pub(super) async fn bundled_aggregations(
         &self,
         stored: &StoredEvent,
-        relations: &[Relation],
         viewer: Option<&UserId>,
     ) -> Result<Option<Value>, RoomError> {
+        let relations = self.storage.relations_to(&stored.event_id).await?;
         if relations.is_empty() {
             return Ok(None);
         }
