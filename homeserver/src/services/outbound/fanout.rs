@@ -1,6 +1,4 @@
-//! The PDU fan-out: local events, in stream order, into the queues of the servers in their rooms. The task
-//! keeps its position in memory, so an event of a room without other servers costs two reads (the events,
-//! the room's members) and no write.
+//! The PDU fan-out: local events, in stream order, into the queues of the servers in their rooms.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,32 +10,16 @@ use crate::storage::StorageError;
 
 /// Events read per fan-out step.
 const EVENTS_PER_STEP: i64 = 200;
-/// The stored fan-out position may lag the real one by this many stream orderings of events that needed no
-/// queueing (rooms with no other server): a restart re-reads at most that many events, and a busy server
-/// with no federation writes the position once per this many events instead of once per event.
-const MAX_UNSTORED_EVENTS: i64 = 1_000;
-
-/// The fan-out task's memory: its position. Only the fan-out task moves the position, so the stored one is
-/// read once; anything unexpected resets it.
-#[derive(Default)]
-struct FanoutState {
-    /// The position as stored in `federation_fanout_position` (`None`: read it).
-    stored: Option<i64>,
-    /// The position up to which events were examined (≥ `stored`).
-    position: i64,
-}
 
 /// The fan-out task: a step whenever events were persisted, until nothing is left.
 pub(super) async fn run(inner: Arc<Inner>) {
-    let mut state = FanoutState::default();
     loop {
-        match step(&inner, &mut state).await {
+        match step(&inner).await {
             Ok(true) => {}
             Ok(false) => inner.fanout_wake.notified().await,
-            Err(StorageError::Conflict(_)) => state = FanoutState::default(),
+            Err(StorageError::Conflict(_)) => {}
             Err(error) => {
                 tracing::warn!(%error, "federation fan-out failed; retrying");
-                state = FanoutState::default();
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
@@ -45,20 +27,9 @@ pub(super) async fn run(inner: Arc<Inner>) {
 }
 
 /// Queues the next events after the fan-out position; `true` if there may be more.
-async fn step(inner: &Arc<Inner>, state: &mut FanoutState) -> Result<bool, StorageError> {
-    let stored = match state.stored {
-        Some(stored) => stored,
-        None => {
-            let stored = inner.storage.fanout_position().await?;
-            state.stored = Some(stored);
-            state.position = stored;
-            stored
-        }
-    };
-    let events = inner
-        .storage
-        .events_after(state.position, EVENTS_PER_STEP)
-        .await?;
+async fn step(inner: &Arc<Inner>) -> Result<bool, StorageError> {
+    let from = inner.storage.fanout_position().await?;
+    let events = inner.storage.events_after(from, EVENTS_PER_STEP).await?;
     let Some(last) = events.last() else {
         return Ok(false);
     };
@@ -66,14 +37,13 @@ async fn step(inner: &Arc<Inner>, state: &mut FanoutState) -> Result<bool, Stora
     let mut queued: Vec<(String, String)> = Vec::new();
     let mut destinations: Vec<ServerName> = Vec::new();
     for event in &events {
+        if event.outlier || event.rejected || event.soft_failed {
+            continue;
+        }
         let Ok(sender) = UserId::parse(&event.sender) else {
             continue;
         };
-        if event.outlier
-            || event.rejected
-            || event.soft_failed
-            || *sender.server_name() != inner.server_name
-        {
+        if *sender.server_name() != inner.server_name {
             // Events of other servers are sent by their origin.
             continue;
         }
@@ -95,14 +65,10 @@ async fn step(inner: &Arc<Inner>, state: &mut FanoutState) -> Result<bool, Stora
             }
         }
     }
-    state.position = to;
-    if !queued.is_empty() || to - stored >= MAX_UNSTORED_EVENTS {
-        inner
-            .storage
-            .commit_fanout(stored, to, &queued, now_ms())
-            .await?;
-        state.stored = Some(to);
-    }
+    inner
+        .storage
+        .commit_fanout(from, to, &queued, now_ms())
+        .await?;
     for destination in &destinations {
         inner.wake_destination(destination);
     }
